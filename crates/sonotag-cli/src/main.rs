@@ -1,0 +1,2 @@
+//! The `sonotag` command.
+fn main() {}
