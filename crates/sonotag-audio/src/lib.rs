@@ -1,3 +1,38 @@
 //! Audio front end of sonotag: WAV decoding, resampling, segmentation, STFT, mel filterbanks,
 //! log-mel features and the z-score normaliser. This crate knows nothing of burn.
+//!
+//! From a file to normalised features:
+//!
+//! ```no_run
+//! use sonotag_audio::{wav, MelConfig, MelExtractor, Normalizer};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = MelConfig::default(); // 16 kHz, 64 Slaney mels, 25 ms window, 10 ms hop
+//! let audio = wav::decode_file("clip.wav")?;
+//! let mono = sonotag_audio::resample(&audio.to_mono(), audio.sample_rate(), config.sample_rate)?;
+//! let mut extractor = MelExtractor::new(&config)?; // plan once, run many
+//! let mut mel = extractor.extract(&mono)?; // [n_mels][n_frames], dB
+//! let norm = Normalizer::fit([&mel], config.n_mels, 1e-3)?; // on training features only
+//! norm.apply(&mut mel)?;
+//! # Ok(()) }
+//! ```
+//!
+//! Semantics follow librosa 0.11 / soundfile 0.14 and are checked against their outputs (the
+//! golden fixtures); see the module docs for each step.
 #![warn(missing_docs)]
+
+mod buffer;
+pub mod error;
+pub mod features;
+pub mod mel;
+pub mod normalize;
+pub mod resample;
+pub mod segment;
+pub mod synth;
+pub mod wav;
+
+pub use error::{AudioError, ConfigError, MelError, NormalizerError, ResampleError, WavError};
+pub use mel::{LogMel, MelConfig, MelExtractor, MelFilterbank, MelNorm, MelScale, PadMode};
+pub use normalize::{Normalizer, NormalizerFit};
+pub use resample::{Resampler, resample};
+pub use segment::{PadFill, Segment, SegmentConfig, segment};
+pub use wav::DecodedWav;

@@ -1,2 +1,50 @@
-//! The `sonotag` command.
-fn main() {}
+//! The `sonotag` command: train, evaluate and predict with taggers, extract features and score
+//! predictions. Every failure prints one line naming the file and the problem, and
+//! exits non-zero.
+#![warn(missing_docs)]
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Train and use calibrated multilabel audio taggers.
+#[derive(Debug, Parser)]
+#[command(name = "sonotag", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a tagger on a manifest and save it as a model directory.
+    Train(commands::train::Args),
+    /// Evaluate a saved tagger on a labelled manifest.
+    Eval(commands::eval::Args),
+    /// Predict per-segment and clip-level probabilities for WAV files.
+    Predict(commands::predict::Args),
+    /// Extract a log-mel spectrogram (dB, mel-major) from a WAV file into JSON.
+    Features(commands::features::Args),
+    /// Score predictions against targets (ROC-AUC, AP, F1, ECE, Brier) from two CSV files.
+    Metrics(commands::metrics::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => commands::train::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Predict(args) => commands::predict::run(args),
+        Command::Features(args) => commands::features::run(args),
+        Command::Metrics(args) => commands::metrics::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

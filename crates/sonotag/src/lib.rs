@@ -1,10 +1,49 @@
 //! sonotag: train calibrated multilabel CNN audio taggers in Rust.
 //!
-//! This facade re-exports the audio front end ([`audio`]), the losses, metrics and calibration
-//! ([`metrics`]) and the network building blocks ([`nn`]). The `Tagger` builder lands on top of
-//! them.
+//! Build a [`Tagger`] with [`Tagger::builder`], train it in-process on labelled clips, and get
+//! calibrated per-label probabilities for new audio:
+//!
+//! ```no_run
+//! use sonotag::{Tagger, dataset::Dataset};
+//!
+//! let train = Dataset::from_manifest("train.csv".as_ref())?;
+//! let (tagger, report) = Tagger::builder().epochs(20).train(&train)?;
+//! tagger.save("model")?;
+//! let prediction = Tagger::load("model")?.predict_file("recording.wav")?;
+//! for (label, p) in prediction.detected() {
+//!     println!("{label}: {p:.2}");
+//! }
+//! # Ok::<(), sonotag::Error>(())
+//! ```
+//!
+//! The facade re-exports the audio front end ([`audio`]), the losses, metrics and calibration
+//! ([`metrics`]) and the network building blocks ([`nn`]). Cargo features choose the compute
+//! backends compiled in (see [`backend`]).
 #![warn(missing_docs)]
 
 pub use sonotag_audio as audio;
 pub use sonotag_metrics as metrics;
 pub use sonotag_nn as nn;
+
+mod atomic;
+pub mod backend;
+pub mod config;
+pub mod dataset;
+mod error;
+pub mod persist;
+pub mod prep;
+pub mod report;
+pub mod split;
+pub mod synthetic;
+mod tagger;
+mod train;
+
+pub use config::{
+    CalibrationMethod, ClipPooling, ModelSpec, PosWeight, PresetName, Schedule, TrainConfig,
+};
+pub use error::{Error, Result};
+pub use tagger::{
+    Evaluation, Prediction, PredictionRow, SegmentPrediction, Tagger, TaggerBuilder, TrainReport,
+    TrainSummary,
+};
+pub use train::{EpochMetrics, TrainEvent};

@@ -1,0 +1,144 @@
+//! File-level front end: the library side of the `sonotag features` command.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! let summary = sonotag_audio::features::extract_file_to_json(
+//!     Path::new("in.wav"),
+//!     Some(Path::new("mel.json")),
+//!     Path::new("out.json"),
+//! )?;
+//! println!("{} bands x {} frames", summary.n_mels, summary.n_frames);
+//! # Ok::<(), sonotag_audio::AudioError>(())
+//! ```
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::AudioError;
+use crate::mel::{LogMel, MelConfig, MelExtractor};
+use crate::resample::resample;
+use crate::wav::decode_file;
+
+/// What [`extract_file_to_json`] produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeatureSummary {
+    /// Mel bands written.
+    pub n_mels: usize,
+    /// Frames written.
+    pub n_frames: usize,
+    /// Sample rate of the input file in Hz.
+    pub input_sample_rate: u32,
+    /// Sample rate the features were computed at (the config's).
+    pub sample_rate: u32,
+    /// Duration of the input in seconds.
+    pub duration_s: f64,
+}
+
+/// Reads a [`MelConfig`] from a JSON file: omitted fields take their defaults, unknown
+/// fields and impossible values are errors naming the file and the field.
+pub fn load_mel_config(path: &Path) -> Result<MelConfig, AudioError> {
+    if path.is_dir() {
+        return Err(AudioError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    let text = fs::read_to_string(path).map_err(|e| AudioError::from_io(path.to_path_buf(), e))?;
+    let config: MelConfig = serde_json::from_str(&text).map_err(|e| AudioError::ConfigParse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    config.validate().map_err(|source| AudioError::Config {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(config)
+}
+
+/// Decodes `input` (mono downmix), resamples it to `config.sample_rate` if needed and returns
+/// its log-mel spectrogram.
+pub fn extract_file(
+    input: &Path,
+    config: &MelConfig,
+) -> Result<(LogMel, FeatureSummary), AudioError> {
+    let mut extractor = MelExtractor::new(config).map_err(|source| AudioError::Config {
+        path: PathBuf::from("<mel config>"),
+        source,
+    })?;
+    let wav = decode_file(input)?;
+    let input_sample_rate = wav.sample_rate();
+    let duration_s = wav.duration_s();
+    let mut mono = wav.into_mono();
+    if input_sample_rate != config.sample_rate {
+        mono = resample(&mono, input_sample_rate, config.sample_rate).map_err(|source| {
+            AudioError::Resample {
+                path: input.to_path_buf(),
+                source,
+            }
+        })?;
+    }
+    let mel = extractor.extract(&mono).map_err(|source| AudioError::Mel {
+        path: input.to_path_buf(),
+        source,
+    })?;
+    let summary = FeatureSummary {
+        n_mels: mel.n_mels(),
+        n_frames: mel.n_frames(),
+        input_sample_rate,
+        sample_rate: config.sample_rate,
+        duration_s,
+    };
+    Ok((mel, summary))
+}
+
+/// The `sonotag features` command: `input` WAV, optional MEL.json (`None` = defaults),
+/// writes `{"n_mels": M, "n_frames": T, "data": [[T values] x M]}` (dB, mel-major) to
+/// `output` atomically: on any error no output file is created or changed.
+pub fn extract_file_to_json(
+    input: &Path,
+    config_json: Option<&Path>,
+    output: &Path,
+) -> Result<FeatureSummary, AudioError> {
+    let config = match config_json {
+        Some(path) => load_mel_config(path)?,
+        None => MelConfig::default(),
+    };
+    let (mel, summary) = extract_file(input, &config)?;
+    write_json_atomic(&mel, output)?;
+    Ok(summary)
+}
+
+/// Serialises `value` as JSON to `output` through a temporary file in the same folder, renamed
+/// into place once complete (a reader never sees a half-written file).
+pub fn write_json_atomic<T: Serialize>(value: &T, output: &Path) -> Result<(), AudioError> {
+    let write_err = |source: std::io::Error| AudioError::Write {
+        path: output.to_path_buf(),
+        source,
+    };
+    if output.is_dir() {
+        return Err(write_err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "the output path is a directory",
+        )));
+    }
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".sonotag-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
+        serde_json::to_writer(&mut w, value).map_err(|e| write_err(e.into()))?;
+        w.write_all(b"\n").map_err(write_err)?;
+        w.flush().map_err(write_err)?;
+    }
+    // The temp file is deleted on drop if persisting fails.
+    tmp.persist(output).map_err(|e| write_err(e.error))?;
+    Ok(())
+}

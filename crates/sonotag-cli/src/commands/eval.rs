@@ -1,0 +1,75 @@
+//! `sonotag eval`: score a model on a labelled manifest.
+
+use std::path::PathBuf;
+
+use sonotag::Tagger;
+use sonotag::dataset::{Dataset, Manifest};
+use sonotag::metrics::ReportOptions;
+
+/// Arguments of `sonotag eval`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The model directory.
+    #[arg(long)]
+    model: PathBuf,
+    /// Test manifest: CSV with columns `path,labels`.
+    #[arg(long)]
+    manifest: PathBuf,
+    /// Also write a report folder (metrics.json, ROC/PR curves, reliability diagram).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Print exactly the JSON object of `sonotag metrics` (calibrated clip-level scores).
+    #[arg(long)]
+    json: bool,
+    /// Decision threshold for F1 and Hamming loss in the JSON report.
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f32,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<(), String> {
+    let err = |e: sonotag::Error| e.to_string();
+    let tagger = Tagger::load(&args.model).map_err(err)?;
+    let manifest = Manifest::read(&args.manifest).map_err(|e| e.to_string())?;
+    manifest
+        .check_labels(tagger.labels())
+        .map_err(|e| e.to_string())?;
+    let data = Dataset::from_manifest(&args.manifest).map_err(err)?;
+    let evaluation = match &args.report {
+        Some(dir) => tagger.evaluate_to_folder(&data, dir).map_err(err)?,
+        None => tagger.evaluate(&data).map_err(err)?,
+    };
+    if args.json {
+        let options = ReportOptions {
+            threshold: args.threshold,
+            ..ReportOptions::default()
+        };
+        let report = tagger.metrics_report(&data, &options).map_err(err)?;
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    let f = |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}"));
+    println!("{:<20} {:>9} {:>9}", "label", "ROC-AUC", "AP");
+    for label in tagger.labels() {
+        let auc = evaluation.calibrated.roc_auc.per_label.get(label).flatten();
+        let ap = evaluation
+            .calibrated
+            .average_precision
+            .per_label
+            .get(label)
+            .flatten();
+        println!("{label:<20} {:>9} {:>9}", f(auc), f(ap));
+    }
+    println!(
+        "macro ROC-AUC {}, mAP {}, ECE {} (uncalibrated {}), Brier {}",
+        f(evaluation.calibrated.roc_auc.macro_average),
+        f(evaluation.calibrated.average_precision.macro_average),
+        f(evaluation.calibrated.ece),
+        f(evaluation.raw.ece),
+        f(evaluation.calibrated.brier)
+    );
+    Ok(())
+}

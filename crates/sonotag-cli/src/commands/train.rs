@@ -1,0 +1,188 @@
+//! `sonotag train`: manifest in, model directory out.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use sonotag::dataset::Dataset;
+use sonotag::{CalibrationMethod, ModelSpec, PosWeight, PresetName, Tagger, TrainEvent};
+
+/// Arguments of `sonotag train` (they mirror the library's builder).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Training manifest: CSV with columns `path,labels` (labels separated by `;`).
+    #[arg(long)]
+    manifest: PathBuf,
+    /// Validation manifest; by default a stratified share of the training manifest.
+    #[arg(long)]
+    val: Option<PathBuf>,
+    /// Output model directory (written atomically).
+    #[arg(long)]
+    out: PathBuf,
+    /// Network preset: seed_net, cnn6, cnn10 or tiny.
+    #[arg(long, default_value = "seed_net")]
+    model: String,
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 20)]
+    epochs: usize,
+    /// Segments per batch.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Peak learning rate (AdamW, cosine schedule with warm-up).
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 1e-4)]
+    weight_decay: f32,
+    /// Share of the training clips held out for validation when --val is absent.
+    #[arg(long, default_value_t = 0.2)]
+    validation_fraction: f64,
+    /// Stop after this many epochs without a better validation mAP (0 = never).
+    #[arg(long, default_value_t = 5)]
+    patience: usize,
+    /// Positive-class weighting: none or auto.
+    #[arg(long, default_value = "none")]
+    pos_weight: String,
+    /// SpecAugment time and frequency masks on training batches.
+    #[arg(long)]
+    spec_augment: bool,
+    /// Mixup with this Beta(alpha, alpha) parameter.
+    #[arg(long)]
+    mixup: Option<f64>,
+    /// Calibration: temperature, platt or none.
+    #[arg(long, default_value = "temperature")]
+    calibration: String,
+    /// Tune one F1-optimal threshold per label on the validation split.
+    #[arg(long)]
+    tune_thresholds: bool,
+    /// Seed of initialisation, shuffling, splitting and augmentation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the training report as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<(), String> {
+    let err = |e: sonotag::Error| e.to_string();
+    let calibration = match args.calibration.as_str() {
+        "temperature" => CalibrationMethod::Temperature,
+        "platt" => CalibrationMethod::Platt,
+        "none" => CalibrationMethod::None,
+        other => {
+            return Err(format!(
+                "--calibration: unknown method `{other}` (temperature, platt, none)"
+            ));
+        }
+    };
+    let pos_weight = match args.pos_weight.as_str() {
+        "none" => PosWeight::None,
+        "auto" => PosWeight::Auto,
+        other => {
+            return Err(format!(
+                "--pos-weight: unknown value `{other}` (none, auto)"
+            ));
+        }
+    };
+    let preset = PresetName::parse(&args.model).map_err(err)?;
+    let data = Dataset::from_manifest(&args.manifest).map_err(err)?;
+    let mut builder = Tagger::builder()
+        .model(ModelSpec::Preset(preset))
+        .epochs(args.epochs)
+        .batch_size(args.batch_size)
+        .learning_rate(args.lr)
+        .weight_decay(args.weight_decay)
+        .validation_fraction(args.validation_fraction)
+        .early_stopping_patience((args.patience > 0).then_some(args.patience))
+        .pos_weight(pos_weight)
+        .spec_augment(args.spec_augment)
+        .mixup(args.mixup)
+        .calibration(calibration)
+        .tune_thresholds(args.tune_thresholds)
+        .seed(args.seed)
+        .on_event(progress_reporter());
+    if let Some(val) = &args.val {
+        builder = builder.validation(Dataset::from_manifest(val).map_err(err)?);
+    }
+    let (tagger, report) = builder.train(&data).map_err(err)?;
+    tagger.save(&args.out).map_err(err)?;
+    if args.json {
+        let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+        println!("{json}");
+    } else {
+        let v = &report.validation.calibrated;
+        eprintln!(
+            "saved {} (best epoch {}, validation macro ROC-AUC {}, mAP {}, ECE {})",
+            args.out.display(),
+            report.summary.best_epoch,
+            fmt(v.roc_auc.macro_average),
+            fmt(v.average_precision.macro_average),
+            fmt(v.ece)
+        );
+    }
+    Ok(())
+}
+
+fn fmt(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".into(), |v| format!("{v:.4}"))
+}
+
+/// Progress on stderr: a bar on a terminal, one line per epoch otherwise.
+fn progress_reporter() -> impl FnMut(&TrainEvent) + Send + 'static {
+    let terminal = std::io::stderr().is_terminal();
+    let mut bar: Option<ProgressBar> = None;
+    move |event| match event {
+        TrainEvent::Start {
+            train_segments,
+            val_clips,
+            device,
+            ..
+        } => {
+            eprintln!(
+                "training on {train_segments} segments, validating on {val_clips} clips ({device})"
+            );
+        }
+        TrainEvent::EpochStart { epoch, epochs } if terminal => {
+            let b = ProgressBar::new(0);
+            if let Ok(style) = ProgressStyle::with_template(
+                "epoch {msg} [{bar:30}] {pos}/{len} batches, loss {prefix}",
+            ) {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b.set_message(format!("{epoch}/{epochs}"));
+            bar = Some(b);
+        }
+        TrainEvent::Batch {
+            batch,
+            batches,
+            loss,
+            ..
+        } => {
+            if let Some(b) = &bar {
+                b.set_length(*batches as u64);
+                b.set_position(*batch as u64);
+                b.set_prefix(format!("{loss:.4}"));
+            }
+        }
+        TrainEvent::EpochEnd(m) => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            eprintln!(
+                "epoch {}: train loss {:.4}, val loss {:.4}, val ROC-AUC {}, val mAP {}, val ECE {:.4}, {:.1} s",
+                m.epoch,
+                m.train_loss,
+                m.val_loss,
+                fmt(m.val_macro_roc_auc),
+                fmt(m.val_map),
+                m.val_ece,
+                m.seconds
+            );
+        }
+        TrainEvent::EarlyStop { epoch, best_epoch } => {
+            eprintln!("early stop after epoch {epoch}: keeping epoch {best_epoch}");
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,290 @@
+//! `sonotag train`, `eval` and `predict` end to end on the synthetic dataset, including a
+//! save/load round trip across a process boundary, and their bad-input behaviour.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use sonotag::synthetic::SyntheticConfig;
+
+fn sonotag(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sonotag"))
+        .args(args)
+        .output()
+        .expect("the sonotag binary runs")
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn assert_fails_with(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "expected failure");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "stderr: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "stderr `{stderr}` lacks `{needle}`"
+    );
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn train_eval_predict_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = SyntheticConfig {
+        n_clips: 60,
+        seed: 1,
+        ..Default::default()
+    }
+    .write_to_folder(&dir.path().join("train"))
+    .unwrap();
+    let test = SyntheticConfig {
+        n_clips: 20,
+        seed: 2,
+        ..Default::default()
+    }
+    .write_to_folder(&dir.path().join("test"))
+    .unwrap();
+    let model = dir.path().join("model");
+    let report: Value = serde_json::from_str(&ok(sonotag(&[
+        "train",
+        "--manifest",
+        s(&train),
+        "--out",
+        s(&model),
+        "--model",
+        "tiny",
+        "--epochs",
+        "2",
+        "--seed",
+        "4",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(report["summary"]["history"].as_array().unwrap().len(), 2);
+    assert!(model.join("sonotag.json").is_file());
+
+    // eval --json prints exactly the object of `sonotag metrics`.
+    let metrics: Value = serde_json::from_str(&ok(sonotag(&[
+        "eval",
+        "--model",
+        s(&model),
+        "--manifest",
+        s(&test),
+        "--json",
+    ])))
+    .unwrap();
+    let keys: Vec<&str> = metrics
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "roc_auc",
+            "average_precision",
+            "f1",
+            "hamming_loss",
+            "ece",
+            "mce",
+            "brier"
+        ]
+    );
+    assert_eq!(
+        metrics["roc_auc"]["per_label"].as_object().unwrap().len(),
+        5
+    );
+
+    let report_dir = dir.path().join("report");
+    ok(sonotag(&[
+        "eval",
+        "--model",
+        s(&model),
+        "--manifest",
+        s(&test),
+        "--report",
+        s(&report_dir),
+    ]));
+    assert!(report_dir.join("metrics.json").is_file());
+    assert!(report_dir.join("reliability.png").is_file());
+
+    // Another process loads the model: its JSON predictions equal the CSV rows of a third.
+    let wav = test.parent().unwrap().join("synthetic-000000.wav");
+    let json: Value = serde_json::from_str(&ok(sonotag(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--format",
+        "json",
+        s(&wav),
+    ])))
+    .unwrap();
+    let clip = json[0]["clip"].as_array().unwrap();
+    assert_eq!(clip.len(), 5);
+    let csv = ok(sonotag(&["predict", "--model", s(&model), s(&wav)]));
+    let first: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    let p: f64 = first[4].parse().unwrap();
+    let expected = json[0]["segments"][0]["probabilities"][0].as_f64().unwrap();
+    assert!((p - expected).abs() < 1e-6, "{p} vs {expected}");
+
+    // A folder expands to its WAV files; top-k keeps k labels per clip.
+    let all: Value = serde_json::from_str(&ok(sonotag(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--format",
+        "json",
+        "--top-k",
+        "2",
+        s(test.parent().unwrap()),
+    ])))
+    .unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 20);
+    assert_eq!(all[0]["labels"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn bad_inputs_exit_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+
+    // train: missing manifest, empty manifest, missing audio named with its line, bad options.
+    assert_fails_with(
+        &sonotag(&[
+            "train",
+            "--manifest",
+            s(&p("none.csv")),
+            "--out",
+            s(&p("m")),
+        ]),
+        "none.csv",
+    );
+    std::fs::write(p("empty.csv"), "path,labels\n").unwrap();
+    assert_fails_with(
+        &sonotag(&[
+            "train",
+            "--manifest",
+            s(&p("empty.csv")),
+            "--out",
+            s(&p("m")),
+        ]),
+        "no clips",
+    );
+    std::fs::write(p("gone.csv"), "path,labels\nmissing.wav,dog\n").unwrap();
+    assert_fails_with(
+        &sonotag(&[
+            "train",
+            "--manifest",
+            s(&p("gone.csv")),
+            "--out",
+            s(&p("m")),
+        ]),
+        "line 2",
+    );
+    std::fs::write(p("cols.csv"), "file,tags\na.wav,dog\n").unwrap();
+    assert_fails_with(
+        &sonotag(&[
+            "train",
+            "--manifest",
+            s(&p("cols.csv")),
+            "--out",
+            s(&p("m")),
+        ]),
+        "header",
+    );
+    let train = SyntheticConfig {
+        n_clips: 12,
+        seed: 3,
+        ..Default::default()
+    }
+    .write_to_folder(&p("d"))
+    .unwrap();
+    assert_fails_with(
+        &sonotag(&[
+            "train",
+            "--manifest",
+            s(&train),
+            "--out",
+            s(&p("m")),
+            "--epochs",
+            "0",
+        ]),
+        "epochs",
+    );
+    assert_fails_with(
+        &sonotag(&[
+            "train",
+            "--manifest",
+            s(&train),
+            "--out",
+            s(&p("m")),
+            "--model",
+            "huge",
+        ]),
+        "huge",
+    );
+    assert!(!p("m").exists(), "a failed training left a model directory");
+
+    // eval / predict: unreadable model, unknown label in the manifest, missing input.
+    assert_fails_with(
+        &sonotag(&["eval", "--model", s(&p("nomodel")), "--manifest", s(&train)]),
+        "nomodel",
+    );
+    assert_fails_with(
+        &sonotag(&["predict", "--model", s(&p("nomodel")), s(&train)]),
+        "nomodel",
+    );
+    ok(sonotag(&[
+        "train",
+        "--manifest",
+        s(&train),
+        "--out",
+        s(&p("m")),
+        "--model",
+        "tiny",
+        "--epochs",
+        "1",
+    ]));
+    std::fs::write(p("d/owl.csv"), "path,labels\nsynthetic-000000.wav,owl\n").unwrap();
+    assert_fails_with(
+        &sonotag(&[
+            "eval",
+            "--model",
+            s(&p("m")),
+            "--manifest",
+            s(&p("d/owl.csv")),
+        ]),
+        "owl",
+    );
+    assert_fails_with(
+        &sonotag(&["predict", "--model", s(&p("m")), s(&p("nothing.wav"))]),
+        "nothing.wav",
+    );
+    std::fs::write(p("fake.wav"), "not audio").unwrap();
+    assert_fails_with(
+        &sonotag(&["predict", "--model", s(&p("m")), s(&p("fake.wav"))]),
+        "fake.wav",
+    );
+    assert_fails_with(
+        &sonotag(&[
+            "predict",
+            "--model",
+            s(&p("m")),
+            "--format",
+            "xml",
+            s(&p("fake.wav")),
+        ]),
+        "xml",
+    );
+}

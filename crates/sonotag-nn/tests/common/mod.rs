@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use burn::tensor::{Device, Distribution, Tensor};
+
+/// The CPU test device (flex is always compiled in for tests through the dev-dependency).
+pub fn device() -> Device {
+    Device::flex()
+}
+
+/// Host copy of a tensor's values.
+pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().expect("f32 tensor")
+}
+
+/// Standard normal input `[b, 1, f, t]`.
+pub fn randn(shape: [usize; 4], device: &Device) -> Tensor<4> {
+    Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+}
+
+/// Mean and (population) standard deviation.
+pub fn mean_std(v: &[f32]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+    let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// The fixtures folder next to the workspace (fails loudly when missing).
+pub fn fixtures() -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures"
+    ));
+    assert!(
+        dir.is_dir(),
+        "fixtures folder {} is missing: the reference tests cannot run",
+        dir.display()
+    );
+    dir
+}

@@ -1,0 +1,261 @@
+//! Manifest CSV files: `path,labels`, one clip per row.
+//!
+//! Paths are relative to the manifest's folder and may not leave it; labels are separated by
+//! `;`; an empty labels cell means no label is present. A UTF-8 byte-order mark, CRLF line ends
+//! and quoted fields (with commas inside) are accepted.
+//!
+//! ```
+//! use sonotag::dataset::Manifest;
+//!
+//! let text = "path,labels\nbirds/a.wav,robin;wren\nquiet.wav,\n";
+//! let manifest = Manifest::parse(text.as_bytes(), "train.csv", std::path::Path::new("data"))?;
+//! assert_eq!(manifest.entries.len(), 2);
+//! assert_eq!(manifest.entries[0].labels, ["robin", "wren"]);
+//! assert!(manifest.entries[1].labels.is_empty());
+//! assert_eq!(manifest.labels(), ["robin", "wren"]);
+//! # Ok::<(), sonotag::dataset::DatasetError>(())
+//! ```
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use super::DatasetError;
+
+/// One row of a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    /// The audio file, resolved against the manifest's folder.
+    pub path: PathBuf,
+    /// The labels present in the clip (possibly none).
+    pub labels: Vec<String>,
+    /// The 1-based line of the row in the manifest, for error messages.
+    pub line: u64,
+}
+
+/// A parsed manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// Where the manifest was read from (used in error messages).
+    pub source: PathBuf,
+    /// The rows, in file order.
+    pub entries: Vec<ManifestEntry>,
+}
+
+impl Manifest {
+    /// Reads and parses the manifest at `path`; audio paths resolve against its folder.
+    pub fn read(path: &Path) -> Result<Self, DatasetError> {
+        let bytes = std::fs::read(path).map_err(|source| DatasetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        Self::parse(bytes.as_slice(), path, base)
+    }
+
+    /// Parses a manifest from `reader`; `source` names it in errors, `base` is the folder
+    /// relative paths resolve against.
+    pub fn parse(
+        reader: impl Read,
+        source: impl AsRef<Path>,
+        base: &Path,
+    ) -> Result<Self, DatasetError> {
+        let source = source.as_ref().to_path_buf();
+        let mut bytes = Vec::new();
+        let mut reader = reader;
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| DatasetError::Io {
+                path: source.clone(),
+                source: e,
+            })?;
+        // A byte-order mark is common in files saved by spreadsheet programs.
+        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .trim(csv::Trim::All)
+            .from_reader(body);
+        // Line numbers from byte offsets, skipping the terminator the parser may stop inside
+        // (between CR and LF), so CRLF and LF files number lines alike.
+        let line_at = |byte: u64| {
+            let mut at = (byte as usize).min(body.len());
+            while at < body.len() && matches!(body[at], b'\r' | b'\n') {
+                at += 1;
+            }
+            1 + body[..at].iter().filter(|&&b| b == b'\n').count() as u64
+        };
+        let bad = |line: u64, message: String| DatasetError::Manifest {
+            path: source.clone(),
+            line,
+            message,
+        };
+        let headers = csv.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+        let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+        let (Some(path_col), Some(labels_col)) = (col("path"), col("labels")) else {
+            return Err(bad(
+                1,
+                format!(
+                    "the header must name the columns `path` and `labels`, found `{}`",
+                    headers.iter().collect::<Vec<_>>().join(",")
+                ),
+            ));
+        };
+        let mut entries = Vec::new();
+        let mut seen: HashMap<PathBuf, u64> = HashMap::new();
+        for record in csv.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| line_at(p.byte()));
+                bad(line, e.to_string())
+            })?;
+            let line = record.position().map_or(0, |p| line_at(p.byte()));
+            let raw_path = record.get(path_col).unwrap_or("");
+            if raw_path.is_empty() {
+                return Err(bad(line, "empty `path` cell".into()));
+            }
+            let relative = checked_relative(raw_path).map_err(|m| bad(line, m))?;
+            let labels =
+                parse_labels(record.get(labels_col).unwrap_or("")).map_err(|m| bad(line, m))?;
+            let path = base.join(relative);
+            if let Some(first) = seen.insert(path.clone(), line) {
+                return Err(bad(
+                    line,
+                    format!("`{raw_path}` is listed twice (first on line {first})"),
+                ));
+            }
+            entries.push(ManifestEntry { path, labels, line });
+        }
+        if entries.is_empty() {
+            return Err(bad(1, "the manifest lists no clips".into()));
+        }
+        Ok(Self { source, entries })
+    }
+
+    /// The sorted set of labels used anywhere in the manifest.
+    pub fn labels(&self) -> Vec<String> {
+        let set: BTreeSet<&String> = self.entries.iter().flat_map(|e| &e.labels).collect();
+        set.into_iter().cloned().collect()
+    }
+
+    /// Checks that every label is one of `known`, naming the first offending line.
+    pub fn check_labels(&self, known: &[String]) -> Result<(), DatasetError> {
+        for entry in &self.entries {
+            if let Some(label) = entry.labels.iter().find(|l| !known.contains(l)) {
+                return Err(DatasetError::Manifest {
+                    path: self.source.clone(),
+                    line: entry.line,
+                    message: format!(
+                        "unknown label `{label}` (the model knows: {})",
+                        known.join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits a `;`-separated labels cell; an empty cell means no label.
+fn parse_labels(cell: &str) -> Result<Vec<String>, String> {
+    if cell.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut labels: Vec<String> = Vec::new();
+    for part in cell.split(';') {
+        let label = part.trim();
+        if label.is_empty() {
+            return Err(format!(
+                "empty label in `{cell}` (labels are separated by `;`)"
+            ));
+        }
+        if !labels.iter().any(|l| l == label) {
+            labels.push(label.to_string());
+        }
+    }
+    Ok(labels)
+}
+
+/// Accepts only relative paths that stay inside the manifest's folder.
+fn checked_relative(raw: &str) -> Result<PathBuf, String> {
+    let path = Path::new(raw);
+    let mut depth: i64 = 0;
+    for component in path.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(format!("`{raw}` leaves the manifest's folder"));
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(format!(
+                    "`{raw}` is absolute; paths must be relative to the manifest's folder"
+                ));
+            }
+        }
+    }
+    Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, DatasetError> {
+        Manifest::parse(text.as_bytes(), "m.csv", Path::new("root"))
+    }
+
+    fn line_of(err: DatasetError) -> u64 {
+        match err {
+            DatasetError::Manifest { line, .. } => line,
+            other => panic!("unexpected error {other}"),
+        }
+    }
+
+    #[test]
+    fn accepts_bom_crlf_and_quoted_commas() {
+        let m = parse("\u{feff}path,labels\r\n\"a, b.wav\",x;y\r\nc.wav,\r\n").unwrap();
+        assert_eq!(m.entries[0].path, Path::new("root").join("a, b.wav"));
+        assert_eq!(m.entries[0].labels, ["x", "y"]);
+        assert_eq!(m.entries[1].line, 3);
+    }
+
+    #[test]
+    fn rejects_escaping_and_absolute_paths() {
+        assert_eq!(
+            line_of(parse("path,labels\nok.wav,a\n../x.wav,a\n").unwrap_err()),
+            3
+        );
+        assert!(parse("path,labels\n/etc/x.wav,a\n").is_err());
+        assert!(parse("path,labels\nsub/../x.wav,a\n").is_ok());
+    }
+
+    #[test]
+    fn rejects_empty_labels_duplicates_and_empty_manifests() {
+        let err = parse("path,labels\na.wav,x;;y\n").unwrap_err();
+        assert!(err.to_string().contains("empty label"), "{err}");
+        let err = parse("path,labels\na.wav,x\nb.wav,\na.wav,y\n").unwrap_err();
+        assert!(err.to_string().contains("first on line 2"), "{err}");
+        assert!(
+            parse("path,labels\n")
+                .unwrap_err()
+                .to_string()
+                .contains("no clips")
+        );
+        assert!(
+            parse("file,tags\na.wav,x\n")
+                .unwrap_err()
+                .to_string()
+                .contains("header")
+        );
+    }
+
+    #[test]
+    fn unknown_labels_name_the_line() {
+        let m = parse("path,labels\na.wav,x\nb.wav,z\n").unwrap();
+        let err = m.check_labels(&["x".to_string()]).unwrap_err();
+        assert_eq!(line_of(err), 3);
+    }
+}

@@ -1,0 +1,97 @@
+//! The facade's error type: every failure a user can cause, saying what and where.
+
+use std::path::PathBuf;
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Decoding, resampling or feature extraction failed.
+    #[error(transparent)]
+    Audio(#[from] sonotag_audio::AudioError),
+    /// A mel or segmentation setting is invalid.
+    #[error("invalid feature settings: {0}")]
+    FeatureConfig(#[from] sonotag_audio::ConfigError),
+    /// Log-mel extraction failed.
+    #[error("feature extraction: {0}")]
+    Mel(#[from] sonotag_audio::MelError),
+    /// Resampling failed.
+    #[error("resampling: {0}")]
+    Resample(#[from] sonotag_audio::ResampleError),
+    /// The normaliser could not be fitted or applied.
+    #[error("normaliser: {0}")]
+    Normalizer(#[from] sonotag_audio::NormalizerError),
+    /// A dataset (manifest, folder tree) is invalid.
+    #[error(transparent)]
+    Dataset(#[from] crate::dataset::DatasetError),
+    /// Metrics or calibration failed.
+    #[error(transparent)]
+    Metrics(#[from] sonotag_metrics::MetricsError),
+    /// The network could not be built or run.
+    #[error(transparent)]
+    Nn(#[from] sonotag_nn::NnError),
+    /// A configuration value is invalid.
+    #[error("invalid configuration: `{field}` {reason}")]
+    Config {
+        /// The offending field.
+        field: &'static str,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// Training stopped because a value became NaN or infinite.
+    #[error("training diverged at epoch {epoch}, batch {batch}: {what}")]
+    Diverged {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch within the epoch.
+        batch: usize,
+        /// What became non-finite.
+        what: String,
+    },
+    /// A saved model is missing, corrupt or incompatible.
+    #[error("{path}: {reason}")]
+    Model {
+        /// The model directory or file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// No usable compute backend.
+    #[error("backend: {reason}")]
+    Backend {
+        /// What is missing.
+        reason: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn config(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Config {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn model(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Self::Model {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+}

@@ -1,0 +1,181 @@
+//! From clips to network inputs: resample, segment, log-mel, normalise.
+//!
+//! Training and prediction go through the same [`FeaturePipeline`], so a model always sees
+//! features made exactly as during training.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sonotag_audio::{LogMel, MelConfig, MelExtractor, Normalizer, NormalizerFit, SegmentConfig};
+
+use crate::error::{Error, Result};
+
+/// Feature settings stored with a model: mel spectrogram and segmentation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct FeatureConfig {
+    /// Log-mel parameters.
+    pub mel: MelConfig,
+    /// How clips are cut into fixed windows.
+    pub segment: SegmentConfig,
+}
+
+/// The log-mel features of one fixed-length segment of a clip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentFeatures {
+    /// Start of the window in seconds.
+    pub start_s: f64,
+    /// End of the window in seconds.
+    pub end_s: f64,
+    /// `[n_mels][n_frames]` log-mel values (normalised once a normaliser is applied).
+    pub mel: Vec<f32>,
+}
+
+/// All segments of one clip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipFeatures {
+    /// The clip's segments, in time order (at least one).
+    pub segments: Vec<SegmentFeatures>,
+}
+
+/// Turns audio into fixed-shape segment features.
+#[derive(Debug, Clone)]
+pub struct FeaturePipeline {
+    config: FeatureConfig,
+    n_frames: usize,
+}
+
+impl FeaturePipeline {
+    /// Checks the configuration and computes the per-segment frame count.
+    pub fn new(config: FeatureConfig) -> Result<Self> {
+        config.mel.validate()?;
+        let window = config.segment.in_samples(config.mel.sample_rate)?.window;
+        // Frame count of one window: measured on silence so it follows the extractor's own
+        // centring and padding rules exactly.
+        let mut extractor = MelExtractor::new(&config.mel)?;
+        let probe = extractor
+            .extract(&vec![0.0; window])
+            .map_err(|e| Error::config("segment.window_s", format!("gives no frame: {e}")))?;
+        Ok(Self {
+            n_frames: probe.n_frames(),
+            config,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FeatureConfig {
+        &self.config
+    }
+
+    /// Mel bands per frame.
+    pub fn n_mels(&self) -> usize {
+        self.config.mel.n_mels
+    }
+
+    /// Frames per segment.
+    pub fn n_frames(&self) -> usize {
+        self.n_frames
+    }
+
+    /// Features of one clip (`samples` mono at `sample_rate`). A clip too short to give a
+    /// segment under the residual rule is padded to one window, so every clip can be scored.
+    pub fn clip(&self, samples: &[f32], sample_rate: u32) -> Result<ClipFeatures> {
+        let mut extractor = MelExtractor::new(&self.config.mel)?;
+        self.clip_with(&mut extractor, samples, sample_rate)
+    }
+
+    /// Features of many clips in parallel; the result is independent of the thread count.
+    pub fn clips<'a, I>(&self, clips: I) -> Result<Vec<ClipFeatures>>
+    where
+        I: IntoParallelIterator<Item = (&'a [f32], u32)>,
+    {
+        let mel = &self.config.mel;
+        clips
+            .into_par_iter()
+            .map_init(
+                || MelExtractor::new(mel),
+                |extractor, (samples, rate)| match extractor {
+                    Ok(extractor) => self.clip_with(extractor, samples, rate),
+                    Err(e) => Err(e.clone().into()),
+                },
+            )
+            .collect()
+    }
+
+    fn clip_with(
+        &self,
+        extractor: &mut MelExtractor,
+        samples: &[f32],
+        sample_rate: u32,
+    ) -> Result<ClipFeatures> {
+        let target = self.config.mel.sample_rate;
+        let resampled;
+        let audio: &[f32] = if sample_rate == target {
+            samples
+        } else {
+            resampled = sonotag_audio::resample(samples, sample_rate, target)?;
+            &resampled
+        };
+        let mut segments = sonotag_audio::segment(audio, target, &self.config.segment)?;
+        if segments.is_empty() {
+            // Shorter than `min_residual`: score it padded rather than not at all.
+            let padding = SegmentConfig {
+                min_residual_s: 0.0,
+                ..self.config.segment.clone()
+            };
+            segments = sonotag_audio::segment(audio, target, &padding)?;
+        }
+        if segments.is_empty() {
+            return Err(Error::config(
+                "audio",
+                "an empty clip has no segment to score",
+            ));
+        }
+        let segments = segments
+            .into_iter()
+            .map(|s| {
+                let mel = extractor.extract(&s.samples)?;
+                Ok(SegmentFeatures {
+                    start_s: s.start_s,
+                    end_s: s.end_s,
+                    mel: mel.into_data(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ClipFeatures { segments })
+    }
+
+    /// Fits the z-score normaliser on these (training) clips.
+    pub fn fit_normalizer(&self, clips: &[ClipFeatures]) -> Result<Normalizer> {
+        let mut fit = NormalizerFit::new(self.n_mels());
+        for segment in clips.iter().flat_map(|c| &c.segments) {
+            fit.update(&self.as_log_mel(segment.mel.clone())?)?;
+        }
+        Ok(fit.finish(1e-3)?)
+    }
+
+    /// Applies `normalizer` to every segment in place.
+    pub fn normalize(&self, normalizer: &Normalizer, clips: &mut [ClipFeatures]) -> Result<()> {
+        clips.par_iter_mut().try_for_each(|clip| {
+            for segment in &mut clip.segments {
+                let mut mel = self.as_log_mel(std::mem::take(&mut segment.mel))?;
+                normalizer.apply(&mut mel)?;
+                segment.mel = mel.into_data();
+            }
+            Ok(())
+        })
+    }
+
+    fn as_log_mel(&self, data: Vec<f32>) -> Result<LogMel> {
+        let len = data.len();
+        LogMel::new(self.n_mels(), self.n_frames, data).ok_or_else(|| {
+            Error::config(
+                "features",
+                format!(
+                    "{len} values do not form {} x {}",
+                    self.n_mels(),
+                    self.n_frames
+                ),
+            )
+        })
+    }
+}

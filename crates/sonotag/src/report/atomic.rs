@@ -1,0 +1,109 @@
+//! Atomic file replacement: write a temporary file in the destination folder, then rename it
+//! over the destination, so a reader never sees a half-written report file.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::ReportError;
+
+/// Distinguishes temporary files of concurrent writers within one process.
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A hidden temporary path next to `dest`, ending in `.tmp.<ext>` (the PNG encoder picks the
+/// format from the extension).
+pub(super) fn temp_path_for(dest: &Path, ext: &str) -> PathBuf {
+    let name = dest.file_name().map_or_else(
+        || "report".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dest.with_file_name(format!(".{name}.{}.{unique}.tmp.{ext}", std::process::id()))
+}
+
+/// Writes `bytes` to `dest` atomically.
+pub(super) fn write_bytes(dest: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let tmp = temp_path_for(dest, "tmp");
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    })();
+    match result {
+        Ok(()) => commit(&tmp, dest),
+        Err(source) => {
+            discard(&tmp);
+            Err(write_error(dest, source))
+        }
+    }
+}
+
+/// Renames a fully written temporary file over `dest` (after flushing it to disk).
+pub(super) fn commit(tmp: &Path, dest: &Path) -> Result<(), ReportError> {
+    let result = fs::File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| fs::rename(tmp, dest));
+    result.map_err(|source| {
+        discard(tmp);
+        write_error(dest, source)
+    })?;
+    // Make the rename itself durable; best effort, not every platform can open folders.
+    if let Some(dir) = dest.parent()
+        && let Ok(d) = fs::File::open(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Best-effort removal of a temporary file after a failure (the failure itself is reported).
+pub(super) fn discard(tmp: &Path) {
+    let _ = fs::remove_file(tmp);
+}
+
+fn write_error(dest: &Path, source: std::io::Error) -> ReportError {
+    ReportError::Write {
+        path: dest.to_path_buf(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_existing_file_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("a.json");
+        write_bytes(&dest, b"first").unwrap();
+        write_bytes(&dest, b"second").unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"second");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn failure_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("missing-folder").join("a.json");
+        let err = write_bytes(&dest, b"x").unwrap_err();
+        assert!(err.to_string().contains("a.json"), "{err}");
+    }
+
+    #[test]
+    fn temp_path_keeps_extension_and_folder() {
+        let p = temp_path_for(Path::new("out/roc_curves.png"), "png");
+        assert_eq!(p.parent(), Some(Path::new("out")));
+        assert_eq!(p.extension().and_then(|e| e.to_str()), Some("png"));
+        assert_ne!(p, temp_path_for(Path::new("out/roc_curves.png"), "png"));
+    }
+}

@@ -1,0 +1,459 @@
+//! The training loop: a plain loop over shuffled segment batches with AdamW, a learning-rate
+//! schedule, early stopping on validation mAP and divergence checks.
+//!
+//! burn-train's `Learner` was not used: it owns the epoch loop, its checkpoints and its
+//! renderer, while a library called in-process needs typed events, bit-for-bit reproducible
+//! seeded runs and errors that name the epoch and batch (see docs/architecture.md).
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use sonotag_metrics::{
+    ScoreMatrix, TargetMatrix, calibration_error, nll_from_logits, ranking_metrics,
+};
+use sonotag_nn::augment::{Augmenter, MixupConfig, SpecAugmentConfig};
+use sonotag_nn::loss::BceWithLogits;
+use sonotag_nn::{Cnn, CnnConfig, MultiLabel, MultiLabelTargets, Task};
+
+use crate::config::{ClipPooling, PosWeight, TrainConfig};
+use crate::error::{Error, Result};
+use crate::prep::ClipFeatures;
+
+/// Metrics of one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    /// Validation loss (mean BCE of clip-level logits).
+    pub val_loss: f64,
+    /// Validation macro ROC-AUC (labels with both classes); `None` if no label qualifies.
+    pub val_macro_roc_auc: Option<f64>,
+    /// Validation mean average precision; `None` if no label has a positive.
+    pub val_map: Option<f64>,
+    /// Validation ECE (15 bins, uncalibrated).
+    pub val_ece: f64,
+    /// Learning rate at the end of the epoch.
+    pub learning_rate: f64,
+    /// Wall time of the epoch (training and validation) in seconds.
+    pub seconds: f64,
+}
+
+/// What the training loop reports while it runs.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TrainEvent {
+    /// Training is about to start.
+    Start {
+        /// Training segments.
+        train_segments: usize,
+        /// Validation clips.
+        val_clips: usize,
+        /// Batches per epoch.
+        batches_per_epoch: usize,
+        /// The device, described.
+        device: String,
+    },
+    /// An epoch begins.
+    EpochStart {
+        /// 1-based epoch.
+        epoch: usize,
+        /// Total epochs planned.
+        epochs: usize,
+    },
+    /// A batch finished.
+    Batch {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch.
+        batch: usize,
+        /// Batches in this epoch.
+        batches: usize,
+        /// The batch's loss.
+        loss: f64,
+    },
+    /// An epoch finished and was validated.
+    EpochEnd(EpochMetrics),
+    /// Training stopped early: validation mAP did not improve for `patience` epochs.
+    EarlyStop {
+        /// The last epoch run.
+        epoch: usize,
+        /// The epoch whose weights are kept.
+        best_epoch: usize,
+    },
+}
+
+/// Training data as flat segment features with clip-level 0/1 targets.
+pub(crate) struct SegmentSet {
+    /// `[n_segments][n_mels * n_frames]`, row-major.
+    pub x: Vec<f32>,
+    /// The clip each segment belongs to.
+    pub clip_of: Vec<usize>,
+    /// `[n_clips][n_labels]` 0/1 targets.
+    pub targets: Vec<f32>,
+    pub n_clips: usize,
+}
+
+impl SegmentSet {
+    pub fn new(clips: &[ClipFeatures], targets: Vec<f32>) -> Self {
+        let mut x = Vec::new();
+        let mut clip_of = Vec::new();
+        for (i, clip) in clips.iter().enumerate() {
+            for segment in &clip.segments {
+                x.extend_from_slice(&segment.mel);
+                clip_of.push(i);
+            }
+        }
+        Self {
+            x,
+            clip_of,
+            targets,
+            n_clips: clips.len(),
+        }
+    }
+
+    pub fn n_segments(&self) -> usize {
+        self.clip_of.len()
+    }
+}
+
+/// Shape of one input: mel bands and frames.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InputShape {
+    pub n_mels: usize,
+    pub n_frames: usize,
+}
+
+impl InputShape {
+    fn len(self) -> usize {
+        self.n_mels * self.n_frames
+    }
+
+    fn batch(self, x: &[f32], device: &Device) -> Tensor<4> {
+        let b = x.len() / self.len();
+        Tensor::from_data(
+            TensorData::new(x.to_vec(), [b, 1, self.n_mels, self.n_frames]),
+            device,
+        )
+    }
+}
+
+/// The outcome of [`fit`].
+pub(crate) struct Fitted {
+    /// The best model (by validation mAP), in inference mode.
+    pub model: Cnn,
+    pub history: Vec<EpochMetrics>,
+    pub best_epoch: usize,
+}
+
+/// Segment logits of `set` under `model` (inference mode), pooled to clip logits
+/// `[n_clips][n_labels]`.
+pub(crate) fn clip_logits(
+    model: &Cnn,
+    x: &[f32],
+    clip_of: &[usize],
+    n_clips: usize,
+    shape: InputShape,
+    pooling: ClipPooling,
+    batch_size: usize,
+) -> Result<Vec<f32>> {
+    let segment_logits = segment_logits(model, x, shape, batch_size)?;
+    let n_labels = model.n_outputs();
+    Ok(pool_clips(
+        &segment_logits,
+        clip_of,
+        n_clips,
+        n_labels,
+        pooling,
+    ))
+}
+
+/// Logits `[n_segments][n_labels]` of the segments in `x`.
+pub(crate) fn segment_logits(
+    model: &Cnn,
+    x: &[f32],
+    shape: InputShape,
+    batch_size: usize,
+) -> Result<Vec<f32>> {
+    let device = model.device();
+    let mut out = Vec::with_capacity(x.len() / shape.len() * model.n_outputs());
+    for chunk in x.chunks(shape.len() * batch_size.max(1)) {
+        let logits = model.try_forward(shape.batch(chunk, &device))?;
+        let values = logits
+            .into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::Backend {
+                reason: format!("reading logits: {e:?}"),
+            })?;
+        out.extend(values);
+    }
+    Ok(out)
+}
+
+/// Pools segment rows into clip rows (max or mean over each clip's segments).
+pub(crate) fn pool_clips(
+    segment_logits: &[f32],
+    clip_of: &[usize],
+    n_clips: usize,
+    n_labels: usize,
+    pooling: ClipPooling,
+) -> Vec<f32> {
+    let init = match pooling {
+        ClipPooling::Max => f32::NEG_INFINITY,
+        ClipPooling::Mean => 0.0,
+    };
+    let mut pooled = vec![init; n_clips * n_labels];
+    let mut counts = vec![0usize; n_clips];
+    for (row, &clip) in segment_logits.chunks(n_labels).zip(clip_of) {
+        counts[clip] += 1;
+        let target = &mut pooled[clip * n_labels..(clip + 1) * n_labels];
+        for (p, &z) in target.iter_mut().zip(row) {
+            match pooling {
+                ClipPooling::Max => *p = p.max(z),
+                ClipPooling::Mean => *p += z,
+            }
+        }
+    }
+    if pooling == ClipPooling::Mean {
+        for (clip, &count) in counts.iter().enumerate() {
+            for p in &mut pooled[clip * n_labels..(clip + 1) * n_labels] {
+                *p /= count.max(1) as f32;
+            }
+        }
+    }
+    pooled
+}
+
+/// `pos_weight` per label from the training targets.
+pub(crate) fn pos_weights(
+    spec: &PosWeight,
+    targets: &[f32],
+    n_labels: usize,
+) -> Result<Option<Vec<f32>>> {
+    match spec {
+        PosWeight::None => Ok(None),
+        PosWeight::Manual(w) if w.len() == n_labels => Ok(Some(w.clone())),
+        PosWeight::Manual(w) => Err(Error::config(
+            "pos_weight",
+            format!("has {} weights for {n_labels} labels", w.len()),
+        )),
+        PosWeight::Auto => {
+            let n = (targets.len() / n_labels.max(1)) as f32;
+            Ok(Some(
+                (0..n_labels)
+                    .map(|j| {
+                        let pos: f32 = targets.iter().skip(j).step_by(n_labels).sum();
+                        ((n - pos) / pos.max(1.0)).clamp(1.0, 100.0)
+                    })
+                    .collect(),
+            ))
+        }
+    }
+}
+
+/// Trains `model_config` on `train` and validates each epoch on `val`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fit(
+    model_config: &CnnConfig,
+    priors: &[f64],
+    train: &SegmentSet,
+    val: &SegmentSet,
+    shape: InputShape,
+    config: &TrainConfig,
+    device: &Device,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<Fitted> {
+    let n_labels = model_config.n_outputs;
+    let train_device = device.clone().autodiff();
+    // burn draws initial weights from the device's seeded generator.
+    train_device.seed(config.seed);
+    let mut model = model_config
+        .init(&train_device)?
+        .with_output_bias(&MultiLabel::prior_bias(priors)?)?;
+
+    let mut loss = BceWithLogits::<MultiLabelTargets>::new();
+    if let Some(w) = pos_weights(&config.pos_weight, &train.targets, n_labels)? {
+        loss = loss.with_pos_weight(w)?;
+    }
+    if config.label_smoothing > 0.0 {
+        loss = loss.with_smoothing(f64::from(config.label_smoothing))?;
+    }
+    let task = MultiLabel { loss };
+    let mut optim = AdamWConfig::new()
+        .with_weight_decay(config.weight_decay)
+        .with_grad_clipping(config.grad_clip_norm.map(GradientClippingConfig::Norm))
+        .init();
+    let mut augmenter = Augmenter::new(
+        config.spec_augment.then(SpecAugmentConfig::new),
+        config.mixup_alpha.map(|a| MixupConfig::new().with_alpha(a)),
+        config.seed ^ 0xA5A5,
+    )?;
+
+    let n_segments = train.n_segments();
+    let batches = n_segments.div_ceil(config.batch_size);
+    let total_steps = batches * config.epochs;
+    on_event(&TrainEvent::Start {
+        train_segments: n_segments,
+        val_clips: val.n_clips,
+        batches_per_epoch: batches,
+        device: format!("{device:?}"),
+    });
+    let mut order: Vec<usize> = (0..n_segments).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, Cnn)> = None;
+    let mut step = 0usize;
+    let mut x_batch = Vec::with_capacity(config.batch_size * shape.len());
+    let mut y_batch = Vec::with_capacity(config.batch_size * n_labels);
+
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        on_event(&TrainEvent::EpochStart {
+            epoch,
+            epochs: config.epochs,
+        });
+        order.shuffle(&mut rng);
+        let mut loss_sum = 0.0;
+        let mut lr = config.learning_rate;
+        for (b, indices) in order.chunks(config.batch_size).enumerate() {
+            x_batch.clear();
+            y_batch.clear();
+            for &i in indices {
+                x_batch.extend_from_slice(&train.x[i * shape.len()..(i + 1) * shape.len()]);
+                let clip = train.clip_of[i];
+                y_batch.extend_from_slice(&train.targets[clip * n_labels..(clip + 1) * n_labels]);
+            }
+            if let Some(bad) = x_batch.iter().position(|v| !v.is_finite()) {
+                return Err(Error::Diverged {
+                    epoch,
+                    batch: b + 1,
+                    what: format!("input feature {} of the batch is {}", bad, x_batch[bad]),
+                });
+            }
+            let x = shape.batch(&x_batch, &train_device);
+            let y = MultiLabelTargets::from_rows(&y_batch, n_labels, &train_device)?;
+            let (x, y) = augmenter.apply(x, y)?;
+            let logits = model.forward(x);
+            let batch_loss = task.loss(logits, &y)?;
+            let value = f64::from(batch_loss.clone().into_scalar::<f32>());
+            if !value.is_finite() {
+                return Err(Error::Diverged {
+                    epoch,
+                    batch: b + 1,
+                    what: format!("the loss is {value}"),
+                });
+            }
+            let grads = GradientsParams::from_grads(batch_loss.backward(), &model);
+            lr = config
+                .schedule
+                .rate(config.learning_rate, step, total_steps);
+            model = optim.step(lr, model, grads);
+            step += 1;
+            loss_sum += value;
+            on_event(&TrainEvent::Batch {
+                epoch,
+                batch: b + 1,
+                batches,
+                loss: value,
+            });
+        }
+
+        let eval_model = model.valid();
+        let metrics = validate(&eval_model, val, shape, config)?;
+        let report = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / batches.max(1) as f64,
+            val_loss: metrics.loss,
+            val_macro_roc_auc: metrics.macro_auc,
+            val_map: metrics.map,
+            val_ece: metrics.ece,
+            learning_rate: lr,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        on_event(&TrainEvent::EpochEnd(report.clone()));
+        history.push(report);
+        // Without any positive in validation, mAP is undefined: fall back to -loss.
+        let score = metrics.map.unwrap_or(-metrics.loss);
+        let improved = best.as_ref().is_none_or(|(s, _, _)| score > *s);
+        if improved {
+            best = Some((score, epoch, eval_model));
+        }
+        if let (Some(patience), Some((_, best_epoch, _))) = (config.early_stopping_patience, &best)
+        {
+            if epoch - best_epoch >= patience {
+                on_event(&TrainEvent::EarlyStop {
+                    epoch,
+                    best_epoch: *best_epoch,
+                });
+                break;
+            }
+        }
+    }
+    let (_, best_epoch, model) =
+        best.ok_or_else(|| Error::config("epochs", "must be at least 1"))?;
+    Ok(Fitted {
+        model,
+        history,
+        best_epoch,
+    })
+}
+
+struct Validation {
+    loss: f64,
+    macro_auc: Option<f64>,
+    map: Option<f64>,
+    ece: f64,
+}
+
+fn validate(
+    model: &Cnn,
+    val: &SegmentSet,
+    shape: InputShape,
+    config: &TrainConfig,
+) -> Result<Validation> {
+    let n_labels = model.n_outputs();
+    let logits = clip_logits(
+        model,
+        &val.x,
+        &val.clip_of,
+        val.n_clips,
+        shape,
+        config.clip_pooling,
+        config.batch_size.max(64),
+    )?;
+    if let Some(bad) = logits.iter().find(|v| !v.is_finite()) {
+        return Err(Error::Diverged {
+            epoch: 0,
+            batch: 0,
+            what: format!("a validation logit is {bad}"),
+        });
+    }
+    let targets: Vec<u8> = val.targets.iter().map(|&t| u8::from(t >= 0.5)).collect();
+    let scores = ScoreMatrix::new(&logits, val.n_clips, n_labels)?;
+    let target_matrix = TargetMatrix::new(&targets, val.n_clips, n_labels)?;
+    let ranking = ranking_metrics(&scores, &target_matrix)?;
+    let probs: Vec<f32> = logits.iter().map(|&z| sigmoid(z)).collect();
+    Ok(Validation {
+        loss: nll_from_logits(&logits, &targets)?,
+        macro_auc: ranking.roc_auc.macro_average,
+        map: ranking.average_precision.macro_average,
+        ece: calibration_error(&probs, &targets, 15)?.ece,
+    })
+}
+
+pub(crate) fn sigmoid(z: f32) -> f32 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}

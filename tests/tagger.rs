@@ -1,0 +1,273 @@
+//! End-to-end tests of the Tagger on the synthetic dataset (CPU backend): it learns, it is
+//! reproducible, it saves and loads exactly, and bad inputs give typed errors.
+
+use sonotag::dataset::{Clip, Dataset};
+use sonotag::nn::{CnnConfig, HeadConfig, HeadPool};
+use sonotag::synthetic::{SYNTHETIC_LABELS, SyntheticConfig};
+use sonotag::{CalibrationMethod, Error, ModelSpec, Tagger, TaggerBuilder, TrainEvent};
+
+fn data(n: usize, seed: u64) -> Dataset {
+    Dataset::from_clips(
+        SyntheticConfig {
+            n_clips: n,
+            seed,
+            ..Default::default()
+        }
+        .generate(),
+    )
+}
+
+fn small_builder() -> TaggerBuilder {
+    let network = CnnConfig::new(vec![8, 16], SYNTHETIC_LABELS.len())
+        .with_head(HeadConfig::new().with_pool(HeadPool::MeanMaxTime));
+    Tagger::builder()
+        .labels(SYNTHETIC_LABELS)
+        .model(ModelSpec::Custom(network))
+        .epochs(4)
+        .learning_rate(5e-3)
+        .seed(3)
+}
+
+#[test]
+fn learns_the_synthetic_task_and_calibrates() {
+    let train = data(240, 1);
+    let test = data(100, 2);
+    let mut epochs_seen = 0;
+    let (tagger, report) = small_builder()
+        .epochs(8)
+        .batch_size(16)
+        .on_event(move |e| {
+            if let TrainEvent::EpochEnd(m) = e {
+                assert!(m.train_loss.is_finite() && m.val_loss.is_finite());
+                epochs_seen += 1;
+            }
+        })
+        .train(&train)
+        .unwrap();
+    assert!(!report.summary.history.is_empty());
+    assert!(
+        report.summary.val_clips >= 40 && report.summary.val_clips <= 56,
+        "{}",
+        report.summary.val_clips
+    );
+    let eval = tagger.evaluate(&test).unwrap();
+    let auc = eval.calibrated.roc_auc.macro_average.unwrap();
+    assert!(auc > 0.85, "macro ROC-AUC {auc} on the test split");
+    // Temperature scaling is monotone: it must not change the ranking.
+    assert_eq!(
+        eval.raw.roc_auc.macro_average,
+        eval.calibrated.roc_auc.macro_average
+    );
+    let prediction = tagger
+        .predict_samples(&test.clips[0].samples, 16_000)
+        .unwrap();
+    assert_eq!(prediction.labels.len(), SYNTHETIC_LABELS.len());
+    assert!(prediction.clip.iter().all(|p| (0.0..=1.0).contains(p)));
+}
+
+#[test]
+fn seeded_training_is_reproducible_bit_for_bit() {
+    let train = data(60, 5);
+    let run = || {
+        let (tagger, report) = small_builder().epochs(2).train(&train).unwrap();
+        let p = tagger
+            .predict_samples(&train.clips[0].samples, 16_000)
+            .unwrap();
+        (
+            report
+                .summary
+                .history
+                .iter()
+                .map(|m| m.train_loss)
+                .collect::<Vec<_>>(),
+            p.clip,
+        )
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn save_and_load_round_trip_exactly() {
+    let train = data(60, 6);
+    let (tagger, _) = small_builder()
+        .epochs(1)
+        .calibration(CalibrationMethod::Platt)
+        .train(&train)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let model_dir = dir.path().join("model");
+    tagger.save(&model_dir).unwrap();
+    // Saving again over the same directory replaces it cleanly.
+    tagger.save(&model_dir).unwrap();
+    let loaded = Tagger::load(&model_dir).unwrap();
+    assert_eq!(loaded.labels(), tagger.labels());
+    assert_eq!(loaded.calibrator(), tagger.calibrator());
+    let long: Vec<f32> = train
+        .clips
+        .iter()
+        .take(3)
+        .flat_map(|c| c.samples.clone())
+        .collect();
+    let a = tagger.predict_samples(&long, 16_000).unwrap();
+    let b = loaded.predict_samples(&long, 16_000).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(
+        a.segments.len(),
+        3,
+        "3 s of audio gives three 1-second segments"
+    );
+    let files: Vec<_> = std::fs::read_dir(&model_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        files.len(),
+        2,
+        "sonotag.json and one weights file: {files:?}"
+    );
+}
+
+#[test]
+fn predictions_at_another_sample_rate_are_resampled() {
+    let train = data(40, 8);
+    let (tagger, _) = small_builder().epochs(1).train(&train).unwrap();
+    // 2.5 s at 44.1 kHz: two full windows and a padded residual.
+    let samples: Vec<f32> = (0..110_250)
+        .map(|i| (i as f32 * 0.05).sin() * 0.3)
+        .collect();
+    let p = tagger.predict_samples(&samples, 44_100).unwrap();
+    assert_eq!(p.segments.len(), 3);
+    assert!((p.segments[2].start_s - 2.0).abs() < 1e-9);
+    let err = tagger
+        .predict_samples(&[0.0, f32::NAN], 16_000)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Config {
+                field: "samples",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_training_input_is_a_typed_error() {
+    let train = data(20, 9);
+    let err = small_builder().epochs(0).train(&train).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Config {
+                field: "epochs",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = small_builder().batch_size(0).train(&train).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Config {
+                field: "batch_size",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = small_builder().train(&Dataset::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Config {
+                field: "dataset",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // A label the builder was not told about.
+    let mut odd = train.clone();
+    odd.clips.push(Clip {
+        id: "odd".into(),
+        samples: vec![0.0; 16_000],
+        sample_rate: 16_000,
+        labels: vec!["owl".into()],
+    });
+    let err = small_builder().train(&odd).unwrap_err();
+    assert!(err.to_string().contains("owl"), "{err}");
+    // A custom head narrower than the label set.
+    let err = small_builder()
+        .model(ModelSpec::Custom(CnnConfig::new(vec![8], 2)))
+        .train(&train)
+        .unwrap_err();
+    assert!(matches!(err, Error::Config { field: "model", .. }), "{err}");
+}
+
+#[test]
+fn damaged_model_directories_are_refused() {
+    let train = data(30, 10);
+    let (tagger, _) = small_builder().epochs(1).train(&train).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    let fresh = |name: &str| {
+        let d = dir.path().join(name);
+        tagger.save(&d).unwrap();
+        d
+    };
+    tagger.save(&model).unwrap();
+    let card = model.join("sonotag.json");
+    let weights = sonotag::persist::weights_path(&model).unwrap();
+
+    let expect = |d: &std::path::Path, needle: &str| {
+        let err = Tagger::load(d).unwrap_err();
+        assert!(matches!(err, Error::Model { .. }), "{err}");
+        assert!(err.to_string().contains(needle), "`{err}` lacks `{needle}`");
+    };
+    expect(&dir.path().join("missing"), "no such folder");
+
+    let d = fresh("truncated");
+    let w = sonotag::persist::weights_path(&d).unwrap();
+    let bytes = std::fs::read(&w).unwrap();
+    std::fs::write(&w, &bytes[..bytes.len() / 2]).unwrap();
+    expect(&d, "truncated");
+
+    let d = fresh("altered");
+    let w = sonotag::persist::weights_path(&d).unwrap();
+    let mut bytes = std::fs::read(&w).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xFF;
+    std::fs::write(&w, &bytes).unwrap();
+    expect(&d, "SHA-256");
+
+    let d = fresh("noweights");
+    std::fs::remove_file(sonotag::persist::weights_path(&d).unwrap()).unwrap();
+    expect(&d, "cannot read the weights");
+
+    let text = std::fs::read_to_string(&card).unwrap();
+    let d = fresh("version");
+    std::fs::write(
+        d.join("sonotag.json"),
+        text.replacen("\"format_version\": 1", "\"format_version\": 99", 1),
+    )
+    .unwrap();
+    expect(&d, "format version 99");
+
+    let d = fresh("json");
+    std::fs::write(d.join("sonotag.json"), &text[..text.len() / 2]).unwrap();
+    expect(&d, "invalid JSON");
+
+    let d = fresh("labels");
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["labels"].as_array_mut().unwrap().pop();
+    std::fs::write(
+        d.join("sonotag.json"),
+        serde_json::to_string(&json).unwrap(),
+    )
+    .unwrap();
+    expect(&d, "labels");
+    assert!(weights.exists());
+}
