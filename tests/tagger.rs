@@ -32,19 +32,26 @@ fn small_builder() -> TaggerBuilder {
 fn learns_the_synthetic_task_and_calibrates() {
     let train = data(240, 1);
     let test = data(100, 2);
-    let mut epochs_seen = 0;
+    let epochs_seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = epochs_seen.clone();
     let (tagger, report) = small_builder()
         .epochs(8)
         .batch_size(16)
         .on_event(move |e| {
             if let TrainEvent::EpochEnd(m) = e {
                 assert!(m.train_loss.is_finite() && m.val_loss.is_finite());
-                epochs_seen += 1;
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         })
         .train(&train)
         .unwrap();
     assert!(!report.summary.history.is_empty());
+    let seen = epochs_seen.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        seen,
+        report.summary.history.len(),
+        "one EpochEnd event per epoch"
+    );
     assert!(
         report.summary.val_clips >= 40 && report.summary.val_clips <= 56,
         "{}",

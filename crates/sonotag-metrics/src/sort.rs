@@ -34,7 +34,7 @@ const BITS: u32 = 16;
 const BUCKETS: usize = 1 << BITS;
 
 /// Sorts `keys` ascending; `scratch` is reused between calls to avoid reallocation.
-pub(crate) fn radix_sort_u32(keys: &mut Vec<u32>, scratch: &mut Vec<u32>) {
+pub(crate) fn radix_sort_u32(keys: &mut [u32], scratch: &mut Vec<u32>) {
     if scratch.len() < keys.len() {
         scratch.resize(keys.len(), 0);
     }

@@ -19,6 +19,8 @@ pub enum Activation {
     Silu,
 }
 
+// Not derived: the Config derive copies variant attributes into its serde twin.
+#[allow(clippy::derivable_impls)]
 impl Default for Activation {
     fn default() -> Self {
         Self::Relu

@@ -79,7 +79,7 @@ pub struct ConvBlockSpec {
 impl ConvBlockSpec {
     /// Checks the fields; `at` names the block in error messages (e.g. `blocks[2]`).
     pub fn validate(&self, at: &str) -> Result<(), NnError> {
-        if self.kernel_size == 0 || self.kernel_size % 2 == 0 {
+        if self.kernel_size == 0 || self.kernel_size.is_multiple_of(2) {
             return Err(NnError::config(
                 format!("{at}.kernel_size"),
                 format!(

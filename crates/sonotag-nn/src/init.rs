@@ -34,6 +34,8 @@ pub enum WeightInit {
     },
 }
 
+// Not derived: the Config derive copies variant attributes into its serde twin.
+#[allow(clippy::derivable_impls)]
 impl Default for WeightInit {
     fn default() -> Self {
         Self::KaimingNormal

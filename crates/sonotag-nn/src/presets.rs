@@ -14,9 +14,9 @@ pub enum Preset {
     /// conv 3x3 (bias) + batch norm + ReLU + max pool 2x2, widths 32-64-128-256, global mean
     /// pooling, dropout 0.2, Linear. About 89 M multiply-adds per 64 x 101 input.
     SeedNet,
-    /// PANNs CNN6 (Kong et al. 2020): four blocks of one conv 5x5 (no bias) + batch norm + ReLU
-    /// + average pool 2x2 + dropout 0.2, widths 64-128-256-512; head: mean over frequency, max +
-    /// mean over time, dropout 0.5, Linear 512 + ReLU, dropout 0.5, Linear.
+    /// PANNs CNN6 (Kong et al. 2020): four blocks of one conv 5x5 (no bias), batch norm, ReLU,
+    /// average pool 2x2 and dropout 0.2, widths 64-128-256-512; head: mean over frequency, max
+    /// plus mean over time, dropout 0.5, Linear 512 with ReLU, dropout 0.5, Linear.
     Cnn6,
     /// PANNs CNN10: as [`Preset::Cnn6`] with two 3x3 convs per block.
     Cnn10,

@@ -46,7 +46,7 @@ fn check_unit_interval(values: &[f32], what: &'static str, width: usize) -> Resu
 }
 
 fn rows_of(len: usize, width: usize, what: &'static str) -> Result<usize, NnError> {
-    if width == 0 || len == 0 || len % width != 0 {
+    if width == 0 || len == 0 || !len.is_multiple_of(width) {
         return Err(NnError::InvalidLabels {
             what,
             reason: format!(

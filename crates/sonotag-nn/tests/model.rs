@@ -119,7 +119,7 @@ fn activations_behave_as_defined() {
     let silu = values(Activation::Silu.forward(x.clone()))[2];
     assert!((silu - 3.0 / (1.0 + (-3f32).exp())).abs() < 1e-5);
     let gelu = values(Activation::Gelu.forward(x))[2];
-    assert!((gelu - 2.995_950).abs() < 1e-4);
+    assert!((gelu - 2.995_95).abs() < 1e-4);
 }
 
 #[test]

@@ -30,10 +30,10 @@ pub fn gpu() -> Result<Device> {
 /// The device training and prediction use when none is given: the GPU when the `wgpu` feature
 /// is on, otherwise the default CPU backend.
 pub fn default_device() -> Device {
-    if BackendKind::Wgpu.is_compiled() {
-        if let Ok(device) = gpu() {
-            return device;
-        }
+    if BackendKind::Wgpu.is_compiled()
+        && let Ok(device) = gpu()
+    {
+        return device;
     }
     // A build always has a CPU backend unless every CPU feature was switched off; flex then
     // remains the safest fallback burn offers.

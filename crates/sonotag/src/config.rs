@@ -242,13 +242,13 @@ impl TrainConfig {
                 format!("must be >= 0, got {}", self.weight_decay),
             ));
         }
-        if let Some(c) = self.grad_clip_norm {
-            if !(c.is_finite() && c > 0.0) {
-                return Err(Error::config(
-                    "grad_clip_norm",
-                    format!("must be > 0, got {c}"),
-                ));
-            }
+        if let Some(c) = self.grad_clip_norm
+            && !(c.is_finite() && c > 0.0)
+        {
+            return Err(Error::config(
+                "grad_clip_norm",
+                format!("must be > 0, got {c}"),
+            ));
         }
         if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
             return Err(Error::config(
@@ -262,13 +262,13 @@ impl TrainConfig {
                 format!("must be in [0, 0.5), got {}", self.label_smoothing),
             ));
         }
-        if let Some(a) = self.mixup_alpha {
-            if !(a.is_finite() && a > 0.0) {
-                return Err(Error::config(
-                    "mixup_alpha",
-                    format!("must be > 0, got {a}"),
-                ));
-            }
+        if let Some(a) = self.mixup_alpha
+            && !(a.is_finite() && a > 0.0)
+        {
+            return Err(Error::config(
+                "mixup_alpha",
+                format!("must be > 0, got {a}"),
+            ));
         }
         match self.schedule {
             Schedule::Constant => {}
@@ -284,13 +284,13 @@ impl TrainConfig {
                 ));
             }
         }
-        if let PosWeight::Manual(w) = &self.pos_weight {
-            if let Some(bad) = w.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
-                return Err(Error::config(
-                    "pos_weight",
-                    format!("weights must be > 0, got {bad}"),
-                ));
-            }
+        if let PosWeight::Manual(w) = &self.pos_weight
+            && let Some(bad) = w.iter().find(|v| !(v.is_finite() && **v > 0.0))
+        {
+            return Err(Error::config(
+                "pos_weight",
+                format!("weights must be > 0, got {bad}"),
+            ));
         }
         Ok(())
     }

@@ -387,14 +387,13 @@ pub(crate) fn fit(
             best = Some((score, epoch, eval_model));
         }
         if let (Some(patience), Some((_, best_epoch, _))) = (config.early_stopping_patience, &best)
+            && epoch - best_epoch >= patience
         {
-            if epoch - best_epoch >= patience {
-                on_event(&TrainEvent::EarlyStop {
-                    epoch,
-                    best_epoch: *best_epoch,
-                });
-                break;
-            }
+            on_event(&TrainEvent::EarlyStop {
+                epoch,
+                best_epoch: *best_epoch,
+            });
+            break;
         }
     }
     let (_, best_epoch, model) =
