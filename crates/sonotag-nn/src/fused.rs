@@ -16,7 +16,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use crate::activation::Activation;
 use crate::block::{ConvBlock, Pool};
-use crate::cnn::Cnn;
+use crate::cnn::{Cnn, CnnConfig};
 use crate::error::NnError;
 use crate::head::Head;
 use crate::host::{HostBlock, HostConv, HostNet};
@@ -56,6 +56,7 @@ pub struct FusedCnn {
     blocks: Vec<FusedBlock>,
     head: Head,
     host: Option<HostNet>,
+    config: CnnConfig,
 }
 
 /// Whether `device` computes on host memory (flex or ndarray), where the NHWC engine applies.
@@ -175,6 +176,7 @@ impl FusedCnn {
             blocks,
             head: model.head.valid(),
             host,
+            config: model.config.clone(),
         })
     }
 
@@ -189,7 +191,14 @@ impl FusedCnn {
         self.host.is_some()
     }
 
+    /// Like [`FusedCnn::forward`], after checking the input shape against the configuration.
+    pub fn try_forward(&self, input: Tensor<4>) -> Result<Tensor<2>, NnError> {
+        self.config.output_shape(input.dims())?;
+        Ok(self.forward(input))
+    }
+
     /// `[B, C, F, T]` input to `[B, n_outputs]` logits (inference: no dropout, no gradients).
+    /// The input shape must fit the configuration (see [`FusedCnn::try_forward`]).
     pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
         if let Some(host) = &self.host
             && is_host_cpu(&input.device())

@@ -54,8 +54,7 @@ impl HostConv {
         let pad = (k - 1) / 2;
         let rows = k * k * c_in;
         let pixels = h * w;
-        let tb: usize = std::env::var("TILE_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(TILE_BYTES);
-        let tile = (tb / (4 * rows)).clamp(16, pixels.max(16));
+        let tile = (TILE_BYTES / (4 * rows)).clamp(16, pixels.max(16));
         let mut out = vec![0f32; pixels * c_out];
         let mut cols = vec![0f32; tile * rows];
         for start in (0..pixels).step_by(tile) {

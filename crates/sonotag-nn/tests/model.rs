@@ -227,6 +227,9 @@ fn inputs_too_small_or_with_wrong_channels_are_errors_not_panics() {
     assert!(err.to_string().contains("block 3"), "{err}");
     let err = model.try_forward(randn([1, 2, 64, 101], &dev)).unwrap_err();
     assert!(err.to_string().contains("channel"), "{err}");
+    let fused = FusedCnn::new(&model).unwrap();
+    assert!(fused.try_forward(randn([1, 2, 64, 101], &dev)).is_err());
+    assert!(fused.try_forward(randn([1, 1, 64, 12], &dev)).is_err());
 }
 
 #[test]
@@ -402,7 +405,7 @@ fn fused_inference_matches_eval_mode_for_every_block_variant() {
         let x = randn(input, &dev);
         let expected = values(model.forward(x.clone()));
         let fused = FusedCnn::new(&model).unwrap();
-        let got = values(fused.forward(x));
+        let got = values(fused.try_forward(x).unwrap());
         for (u, v) in expected.iter().zip(&got) {
             assert!(
                 (u - v).abs() < 1e-4 * (1.0 + u.abs()),
