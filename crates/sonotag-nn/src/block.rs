@@ -2,12 +2,15 @@
 //! norm, then an activation, a pooling step and dropout.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, PaddingConfig2d};
 use burn::tensor::Tensor;
 use burn::tensor::module::{avg_pool2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 use crate::activation::Activation;
 use crate::error::NnError;
@@ -164,11 +167,24 @@ impl ConvBlockConfig {
     }
 
     /// Builds the block with the given weight initialisation; `at` names it in errors.
+    /// Weights are drawn from a generator seeded with 0; see [`Self::init_seeded`].
     pub fn init_with(
         &self,
         init: WeightInit,
         at: &str,
         device: &burn::tensor::Device,
+    ) -> Result<ConvBlock, NnError> {
+        self.init_seeded(init, at, device, &mut StdRng::seed_from_u64(0))
+    }
+
+    /// Builds the block drawing its weights from `rng`: the same generator state gives the
+    /// same weights, whatever else the process does.
+    pub fn init_seeded(
+        &self,
+        init: WeightInit,
+        at: &str,
+        device: &burn::tensor::Device,
+        rng: &mut StdRng,
     ) -> Result<ConvBlock, NnError> {
         self.spec.validate(at)?;
         if self.in_channels == 0 || self.out_channels == 0 {
@@ -182,7 +198,6 @@ impl ConvBlockConfig {
         }
         let spec = &self.spec;
         let k = spec.kernel_size;
-        let initializer = init.conv_initializer(&spec.activation);
         let mut convs = Vec::with_capacity(spec.n_convs);
         let mut norms = Vec::new();
         for i in 0..spec.n_convs {
@@ -194,8 +209,11 @@ impl ConvBlockConfig {
             let mut conv = Conv2dConfig::new([c_in, self.out_channels], [k, k])
                 .with_padding(PaddingConfig2d::Same)
                 .with_bias(spec.conv_bias)
-                .with_initializer(initializer.clone())
                 .init(device);
+            conv.weight = Param::from_data(
+                init.conv_weights(&spec.activation, [self.out_channels, c_in, k, k], rng),
+                device,
+            );
             // Zero bias (He et al.): the initializer would otherwise draw it like the weights.
             if conv.bias.is_some() {
                 conv.bias = Some(Initializer::Zeros.init([self.out_channels], device));

@@ -5,6 +5,9 @@ use burn::module::{Module, Param};
 use burn::tensor::Device;
 use burn::tensor::{Tensor, TensorData};
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
 use crate::block::{ConvBlock, ConvBlockConfig, ConvBlockSpec};
 use crate::error::NnError;
 use crate::head::{Head, HeadConfig, HeadPool};
@@ -167,8 +170,8 @@ impl CnnConfig {
         }
     }
 
-    /// Builds the network with fresh weights on `device` (seed the device first, with
-    /// `device.seed(..)`, for reproducible weights).
+    /// Builds the network on `device` with weights drawn from seed 0; use
+    /// [`Self::init_seeded`] for another draw.
     ///
     /// ```
     /// use burn::tensor::{Device, Tensor};
@@ -180,16 +183,39 @@ impl CnnConfig {
     /// assert_eq!(logits.dims(), [2, 3]);
     /// ```
     pub fn init(&self, device: &Device) -> Result<Cnn, NnError> {
+        self.init_seeded(device, 0)
+    }
+
+    /// Builds the network with weights drawn from a generator seeded with `seed`.
+    ///
+    /// The same seed gives the same weights on every run and every backend, whatever else
+    /// the process draws from burn's (process-global) random source.
+    ///
+    /// ```
+    /// use burn::tensor::Device;
+    /// use sonotag_nn::CnnConfig;
+    ///
+    /// let device = Device::flex();
+    /// let config = CnnConfig::new(vec![4], 2);
+    /// let a = config.init_seeded(&device, 7).unwrap();
+    /// let b = config.init_seeded(&device, 7).unwrap();
+    /// let c = config.init_seeded(&device, 8).unwrap();
+    /// let w = |m: &sonotag_nn::Cnn| m.blocks[0].convs[0].weight.val().into_data();
+    /// assert_eq!(w(&a), w(&b));
+    /// assert_ne!(w(&a), w(&c));
+    /// ```
+    pub fn init_seeded(&self, device: &Device, seed: u64) -> Result<Cnn, NnError> {
+        let mut rng = StdRng::seed_from_u64(seed);
         let in_features = self.head_in_features()?;
         let blocks = self
             .block_configs()
             .iter()
             .enumerate()
-            .map(|(i, cfg)| cfg.init_with(self.init, &format!("blocks[{i}]"), device))
+            .map(|(i, cfg)| cfg.init_seeded(self.init, &format!("blocks[{i}]"), device, &mut rng))
             .collect::<Result<Vec<_>, _>>()?;
-        let head = self
-            .head
-            .init(in_features, self.n_outputs, self.init, device)?;
+        let head =
+            self.head
+                .init_seeded(in_features, self.n_outputs, self.init, device, &mut rng)?;
         Ok(Cnn {
             blocks,
             head,

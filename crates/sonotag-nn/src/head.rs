@@ -2,9 +2,11 @@
 //! Linear layer producing one logit per output.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, activation};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 use crate::block::check_probability;
 use crate::error::NnError;
@@ -90,11 +92,29 @@ impl HeadConfig {
         init: WeightInit,
         device: &Device,
     ) -> Result<Head, NnError> {
+        self.init_seeded(
+            in_features,
+            n_outputs,
+            init,
+            device,
+            &mut StdRng::seed_from_u64(0),
+        )
+    }
+
+    /// Like [`Self::init`], drawing the weights from `rng`.
+    pub fn init_seeded(
+        &self,
+        in_features: usize,
+        n_outputs: usize,
+        init: WeightInit,
+        device: &Device,
+        rng: &mut StdRng,
+    ) -> Result<Head, NnError> {
         self.validate()?;
-        let linear = |d_in: usize, d_out: usize| {
-            let mut layer = LinearConfig::new(d_in, d_out)
-                .with_initializer(init.linear_initializer(self.dropout))
-                .init(device);
+        let mut linear = |d_in: usize, d_out: usize| {
+            let mut layer = LinearConfig::new(d_in, d_out).init(device);
+            layer.weight =
+                Param::from_data(init.linear_weights(self.dropout, d_in, d_out, rng), device);
             // Zero bias: the prior-matching bias is set afterwards when priors are known.
             layer.bias = Some(Initializer::Zeros.init([d_out], device));
             layer
@@ -103,11 +123,12 @@ impl HeadConfig {
             Some(width) => (Some(linear(in_features, width)), width),
             None => (None, in_features),
         };
+        let output = linear(out_in, n_outputs);
         Ok(Head {
             pool: self.pool,
             dropout: DropoutConfig::new(self.dropout).init(),
             hidden,
-            output: linear(out_in, n_outputs),
+            output,
         })
     }
 }

@@ -2,6 +2,9 @@
 
 use burn::config::Config;
 use burn::nn::Initializer;
+use burn::tensor::TensorData;
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, Normal, Uniform};
 
 use crate::activation::Activation;
 use crate::error::NnError;
@@ -76,6 +79,52 @@ impl WeightInit {
         }
     }
 
+    /// Draws the weights of a convolution `[c_out, c_in, kh, kw]` from `rng`, with the same
+    /// distribution as [`Self::conv_initializer`].
+    ///
+    /// Weights are drawn here rather than by burn because burn's random source is one global
+    /// generator shared by every thread of the process: a seeded run would otherwise depend
+    /// on whatever else draws from it.
+    pub(crate) fn conv_weights(
+        &self,
+        activation: &Activation,
+        shape: [usize; 4],
+        rng: &mut StdRng,
+    ) -> TensorData {
+        let fan_in = shape[1] * shape[2] * shape[3];
+        let gain = activation.kaiming_gain();
+        let std = gain / (fan_in.max(1) as f64).sqrt();
+        let n = shape.iter().product();
+        let values = match self {
+            Self::KaimingNormal => draw_normal(n, std, rng),
+            Self::KaimingUniform => draw_uniform(n, 3f64.sqrt() * std, rng),
+            Self::Normal { std } => draw_normal(n, *std, rng),
+        };
+        TensorData::new(values, shape)
+    }
+
+    /// Draws the weights of a Linear layer (stored `[d_in, d_out]` in burn) from `rng`, with
+    /// the same distribution as [`Self::linear_initializer`].
+    pub(crate) fn linear_weights(
+        &self,
+        dropout: f64,
+        d_in: usize,
+        d_out: usize,
+        rng: &mut StdRng,
+    ) -> TensorData {
+        let n = d_in * d_out;
+        let values = match self {
+            Self::KaimingNormal | Self::KaimingUniform => {
+                // Xavier uniform: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)).
+                let gain = (1.0 - dropout).sqrt();
+                let bound = gain * (6.0 / (d_in + d_out).max(1) as f64).sqrt();
+                draw_uniform(n, bound, rng)
+            }
+            Self::Normal { std } => draw_normal(n, *std, rng),
+        };
+        TensorData::new(values, [d_in, d_out])
+    }
+
     /// Checks the scheme's parameters.
     pub fn validate(&self, field: &str) -> Result<(), NnError> {
         if let Self::Normal { std } = self
@@ -92,6 +141,24 @@ impl WeightInit {
 
 /// Checks that every prior is a probability and clamps it to
 /// `[PRIOR_CLAMP, 1 - PRIOR_CLAMP]`.
+fn draw_normal(n: usize, std: f64, rng: &mut StdRng) -> Vec<f32> {
+    match Normal::new(0.0, std) {
+        Ok(normal) => (0..n).map(|_| normal.sample(rng) as f32).collect(),
+        // Only a non-finite std gets here, and `validate` refuses it before any init.
+        Err(_) => vec![0.0; n],
+    }
+}
+
+fn draw_uniform(n: usize, bound: f64, rng: &mut StdRng) -> Vec<f32> {
+    if bound > 0.0 && bound.is_finite() {
+        // `Uniform::new` only fails on an empty or non-finite range, excluded just above.
+        if let Ok(uniform) = Uniform::new(-bound, bound) {
+            return (0..n).map(|_| uniform.sample(rng) as f32).collect();
+        }
+    }
+    vec![0.0; n]
+}
+
 pub(crate) fn clamped_priors(priors: &[f64]) -> Result<Vec<f64>, NnError> {
     if priors.is_empty() {
         return Err(NnError::InvalidLabels {

@@ -133,6 +133,24 @@ pub enum PosWeight {
     Manual(Vec<f32>),
 }
 
+/// The training loss of the (sigmoid) multilabel head. Both are the numerically stable
+/// "with logits" forms: the network returns logits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LossKind {
+    /// Binary cross-entropy with logits (with `pos_weight` and label smoothing if set).
+    #[default]
+    Bce,
+    /// Focal loss (Lin et al. 2017): BCE scaled by `(1 - p_t)^gamma`, which down-weights easy
+    /// examples; an alternative to `pos_weight` for rare labels.
+    Focal {
+        /// Focusing parameter, >= 0 (0 is plain BCE); 2 is the usual choice.
+        gamma: f64,
+        /// Weight of the positive class in (0, 1); `None` weighs both classes equally.
+        alpha: Option<f64>,
+    },
+}
+
 /// How the probabilities are calibrated after training (fitted on the validation split).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -181,6 +199,12 @@ pub struct TrainConfig {
     pub early_stopping_patience: Option<usize>,
     /// Positive-class weights of the BCE loss.
     pub pos_weight: PosWeight,
+    /// The loss: BCE with logits (default) or focal.
+    pub loss: LossKind,
+    /// Draw training segments with probabilities that balance the labels (each segment
+    /// weighted by the inverse frequency of its rarest label), with replacement, instead of
+    /// a plain shuffle.
+    pub balanced_sampling: bool,
     /// Label smoothing of the BCE targets, in [0, 0.5).
     pub label_smoothing: f32,
     /// SpecAugment on training batches.
@@ -210,6 +234,8 @@ impl Default for TrainConfig {
             validation_fraction: 0.2,
             early_stopping_patience: Some(5),
             pos_weight: PosWeight::None,
+            loss: LossKind::Bce,
+            balanced_sampling: false,
             label_smoothing: 0.0,
             spec_augment: false,
             mixup_alpha: None,
@@ -281,6 +307,29 @@ impl TrainConfig {
                 return Err(Error::config(
                     "schedule",
                     format!("{other:?} is out of range"),
+                ));
+            }
+        }
+        if let LossKind::Focal { gamma, alpha } = self.loss {
+            if !(gamma.is_finite() && gamma >= 0.0) {
+                return Err(Error::config(
+                    "loss.gamma",
+                    format!("must be finite and >= 0, got {gamma}"),
+                ));
+            }
+            if let Some(a) = alpha
+                && !(a > 0.0 && a < 1.0)
+            {
+                return Err(Error::config(
+                    "loss.alpha",
+                    format!("must be in (0, 1), got {a}"),
+                ));
+            }
+            if self.pos_weight != PosWeight::None {
+                return Err(Error::config(
+                    "pos_weight",
+                    "focal loss and pos_weight are alternatives for rare labels: set one \
+                     (use focal's alpha to weigh the positive class)",
                 ));
             }
         }

@@ -27,6 +27,7 @@ pub use sonotag_nn as nn;
 
 mod atomic;
 pub mod backend;
+mod cache;
 pub mod config;
 pub mod dataset;
 mod error;
@@ -39,7 +40,8 @@ mod tagger;
 mod train;
 
 pub use config::{
-    CalibrationMethod, ClipPooling, ModelSpec, PosWeight, PresetName, Schedule, TrainConfig,
+    CalibrationMethod, ClipPooling, LossKind, ModelSpec, PosWeight, PresetName, Schedule,
+    TrainConfig,
 };
 pub use error::{Error, Result};
 pub use tagger::{

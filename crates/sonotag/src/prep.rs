@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sonotag_audio::{LogMel, MelConfig, MelExtractor, Normalizer, NormalizerFit, SegmentConfig};
 
+use crate::cache::FeatureCache;
 use crate::error::{Error, Result};
 
 /// Feature settings stored with a model: mel spectrogram and segmentation.
@@ -88,14 +89,36 @@ impl FeaturePipeline {
     where
         I: IntoParallelIterator<Item = (&'a [f32], u32)>,
     {
+        self.clips_cached(clips, None)
+    }
+
+    /// Like [`Self::clips`], reading and filling an on-disk cache when one is given.
+    pub(crate) fn clips_cached<'a, I>(
+        &self,
+        clips: I,
+        cache: Option<&FeatureCache>,
+    ) -> Result<Vec<ClipFeatures>>
+    where
+        I: IntoParallelIterator<Item = (&'a [f32], u32)>,
+    {
         let mel = &self.config.mel;
+        let segment_len = self.n_mels() * self.n_frames;
         clips
             .into_par_iter()
             .map_init(
                 || MelExtractor::new(mel),
-                |extractor, (samples, rate)| match extractor {
-                    Ok(extractor) => self.clip_with(extractor, samples, rate),
-                    Err(e) => Err(e.clone().into()),
+                |extractor, (samples, rate)| {
+                    let extractor = extractor.as_mut().map_err(|e| Error::from(e.clone()))?;
+                    let Some(cache) = cache else {
+                        return self.clip_with(extractor, samples, rate);
+                    };
+                    let path = cache.path_for(samples, rate);
+                    if let Some(hit) = cache.get(&path, segment_len) {
+                        return Ok(hit);
+                    }
+                    let features = self.clip_with(extractor, samples, rate)?;
+                    cache.put(&path, &features)?;
+                    Ok(features)
                 },
             )
             .collect()

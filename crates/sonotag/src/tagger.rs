@@ -14,7 +14,10 @@ use sonotag_metrics::{
 };
 use sonotag_nn::{Cnn, CnnConfig};
 
-use crate::config::{CalibrationMethod, ClipPooling, ModelSpec, PosWeight, Schedule, TrainConfig};
+use crate::cache::FeatureCache;
+use crate::config::{
+    CalibrationMethod, ClipPooling, LossKind, ModelSpec, PosWeight, Schedule, TrainConfig,
+};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::persist::{self, ModelCard, WeightsRef};
@@ -478,6 +481,7 @@ pub struct TaggerBuilder {
     validation: Option<Dataset>,
     device: Option<Device>,
     on_event: Option<EventCallback>,
+    feature_cache: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for TaggerBuilder {
@@ -533,6 +537,10 @@ impl TaggerBuilder {
         early_stopping_patience: Option<usize> => config.early_stopping_patience);
     setter!(/// Positive-class weights of the loss.
         pos_weight: PosWeight => config.pos_weight);
+    setter!(/// The loss: BCE with logits (default) or focal ([`LossKind::Focal`]).
+        loss: LossKind => config.loss);
+    setter!(/// Balance the labels when drawing training segments.
+        balanced_sampling: bool => config.balanced_sampling);
     setter!(/// Label smoothing of the BCE targets.
         label_smoothing: f32 => config.label_smoothing);
     setter!(/// SpecAugment on training batches.
@@ -557,6 +565,14 @@ impl TaggerBuilder {
     /// Trains on `device` instead of [`crate::backend::default_device`].
     pub fn device(mut self, device: Device) -> Self {
         self.device = Some(device);
+        self
+    }
+
+    /// Keeps the features of every clip in `dir`, keyed by the clip's audio and the feature
+    /// settings, so later runs on the same audio skip feature extraction. Damaged cache files
+    /// are recomputed, never trusted.
+    pub fn feature_cache(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.feature_cache = Some(dir.into());
         self
     }
 
@@ -647,14 +663,23 @@ impl TaggerBuilder {
             .flat_map(|&i| all_targets[i * n_labels..(i + 1) * n_labels].to_vec())
             .collect();
 
-        let mut train_features = pipeline.clips(train_idx.par_iter().map(|&i| {
-            let c = &data.clips[i];
-            (&c.samples[..], c.sample_rate)
-        }))?;
-        let mut val_features = pipeline.clips(
+        let cache = self
+            .feature_cache
+            .as_deref()
+            .map(|dir| FeatureCache::new(dir, pipeline.config()))
+            .transpose()?;
+        let mut train_features = pipeline.clips_cached(
+            train_idx.par_iter().map(|&i| {
+                let c = &data.clips[i];
+                (&c.samples[..], c.sample_rate)
+            }),
+            cache.as_ref(),
+        )?;
+        let mut val_features = pipeline.clips_cached(
             val_clips
                 .par_iter()
                 .map(|c| (&c.samples[..], c.sample_rate)),
+            cache.as_ref(),
         )?;
         // Fitted on the training split only, then applied unchanged to validation and inference.
         let normalizer = pipeline.fit_normalizer(&train_features)?;

@@ -12,6 +12,8 @@ use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
+use rand::distr::Distribution;
+use rand::distr::weighted::WeightedIndex;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -22,9 +24,21 @@ use sonotag_nn::augment::{Augmenter, MixupConfig, SpecAugmentConfig};
 use sonotag_nn::loss::BceWithLogits;
 use sonotag_nn::{Cnn, CnnConfig, MultiLabel, MultiLabelTargets, Task};
 
-use crate::config::{ClipPooling, PosWeight, TrainConfig};
+use crate::config::{ClipPooling, LossKind, PosWeight, TrainConfig};
 use crate::error::{Error, Result};
 use crate::prep::ClipFeatures;
+
+/// Serialises use of burn's process-global random source between training runs.
+static BURN_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The seed of burn's random source at training step `step`.
+fn step_seed(seed: u64, step: usize) -> u64 {
+    // SplitMix64 finaliser: neighbouring steps get unrelated streams.
+    let mut z = seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
 
 /// Metrics of one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -259,6 +273,40 @@ pub(crate) fn pos_weights(
     }
 }
 
+/// Sampling weights that balance the labels: each segment gets the inverse frequency (in
+/// clips) of its clip's rarest label; clips without any label count as one more class.
+fn balanced_sampler(train: &SegmentSet, n_labels: usize) -> Result<WeightedIndex<f64>> {
+    let rows: Vec<&[f32]> = train.targets.chunks(n_labels.max(1)).collect();
+    let mut counts = vec![0usize; n_labels + 1];
+    for row in &rows {
+        let mut any = false;
+        for (j, &t) in row.iter().enumerate() {
+            if t >= 0.5 {
+                counts[j] += 1;
+                any = true;
+            }
+        }
+        if !any {
+            counts[n_labels] += 1;
+        }
+    }
+    let clip_weight: Vec<f64> = rows
+        .iter()
+        .map(|row| {
+            let rarest = row
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| **t >= 0.5)
+                .map(|(j, _)| counts[j])
+                .min()
+                .unwrap_or(counts[n_labels]);
+            1.0 / rarest.max(1) as f64
+        })
+        .collect();
+    WeightedIndex::new(train.clip_of.iter().map(|&c| clip_weight[c]))
+        .map_err(|e| Error::config("balanced_sampling", format!("cannot weigh segments: {e}")))
+}
+
 /// Trains `model_config` on `train` and validates each epoch on `val`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn fit(
@@ -273,13 +321,14 @@ pub(crate) fn fit(
 ) -> Result<Fitted> {
     let n_labels = model_config.n_outputs;
     let train_device = device.clone().autodiff();
-    // burn draws initial weights from the device's seeded generator.
-    train_device.seed(config.seed);
     let mut model = model_config
-        .init(&train_device)?
+        .init_seeded(&train_device, config.seed)?
         .with_output_bias(&MultiLabel::prior_bias(priors)?)?;
 
-    let mut loss = BceWithLogits::<MultiLabelTargets>::new();
+    let mut loss = match config.loss {
+        LossKind::Bce => BceWithLogits::<MultiLabelTargets>::new(),
+        LossKind::Focal { gamma, alpha } => BceWithLogits::focal(gamma, alpha)?,
+    };
     if let Some(w) = pos_weights(&config.pos_weight, &train.targets, n_labels)? {
         loss = loss.with_pos_weight(w)?;
     }
@@ -307,6 +356,11 @@ pub(crate) fn fit(
         device: format!("{device:?}"),
     });
     let mut order: Vec<usize> = (0..n_segments).collect();
+    let sampler = if config.balanced_sampling {
+        Some(balanced_sampler(train, n_labels)?)
+    } else {
+        None
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut history = Vec::new();
     let mut best: Option<(f64, usize, Cnn)> = None;
@@ -320,7 +374,13 @@ pub(crate) fn fit(
             epoch,
             epochs: config.epochs,
         });
-        order.shuffle(&mut rng);
+        match &sampler {
+            Some(weights) => {
+                order.clear();
+                order.extend((0..n_segments).map(|_| weights.sample(&mut rng)));
+            }
+            None => order.shuffle(&mut rng),
+        }
         let mut loss_sum = 0.0;
         let mut lr = config.learning_rate;
         for (b, indices) in order.chunks(config.batch_size).enumerate() {
@@ -341,7 +401,16 @@ pub(crate) fn fit(
             let x = shape.batch(&x_batch, &train_device);
             let y = MultiLabelTargets::from_rows(&y_batch, n_labels, &train_device)?;
             let (x, y) = augmenter.apply(x, y)?;
-            let logits = model.forward(x);
+            let logits = {
+                // Dropout draws from burn's random source, one generator for the whole
+                // process: reseed it per step, and hold it while this step draws, so that a
+                // seeded run does not depend on other threads.
+                let _rng = BURN_RNG
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                train_device.seed(step_seed(config.seed, step));
+                model.forward(x)
+            };
             let batch_loss = task.loss(logits, &y)?;
             let value = f64::from(batch_loss.clone().into_scalar::<f32>());
             if !value.is_finite() {
@@ -454,5 +523,47 @@ pub(crate) fn sigmoid(z: f32) -> f32 {
     } else {
         let e = z.exp();
         e / (1.0 + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balanced_sampling_draws_rare_labels_as_often_as_common_ones() {
+        // Clip 0 has the rare label 0; clips 1..=9 the common label 1; clip 10 has none.
+        let mut targets = vec![1.0, 0.0];
+        for _ in 0..9 {
+            targets.extend([0.0, 1.0]);
+        }
+        targets.extend([0.0, 0.0]);
+        let set = SegmentSet {
+            x: Vec::new(),
+            clip_of: (0..11).collect(),
+            targets,
+            n_clips: 11,
+        };
+        let weights = balanced_sampler(&set, 2).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut drawn = [0usize; 3];
+        for _ in 0..30_000 {
+            match weights.sample(&mut rng) {
+                0 => drawn[0] += 1,
+                10 => drawn[2] += 1,
+                _ => drawn[1] += 1,
+            }
+        }
+        // Each group (rare label, common label, no label) gets about a third.
+        for count in drawn {
+            assert!((9_000..11_000).contains(&count), "{drawn:?}");
+        }
+    }
+
+    #[test]
+    fn step_seeds_differ_between_steps_and_runs() {
+        assert_ne!(step_seed(1, 0), step_seed(1, 1));
+        assert_ne!(step_seed(1, 0), step_seed(2, 0));
+        assert_eq!(step_seed(5, 9), step_seed(5, 9));
     }
 }
