@@ -54,6 +54,8 @@ pub enum Error {
     /// A saved model is missing, corrupt or incompatible.
     #[error("{path}: {reason}")]
     Model {
+        /// Which kind of fault.
+        kind: ModelFault,
         /// The model directory or file.
         path: PathBuf,
         /// What is wrong.
@@ -75,6 +77,30 @@ pub enum Error {
     },
 }
 
+/// What is wrong with a model directory, for code that reacts to the kind of damage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModelFault {
+    /// The folder or its `sonotag.json` does not exist or cannot be read.
+    Missing,
+    /// `sonotag.json` is not valid JSON of the expected shape.
+    InvalidJson,
+    /// `sonotag.json` has a format version this build does not read.
+    UnsupportedVersion,
+    /// `sonotag.json` contradicts itself (labels vs outputs, thresholds, normaliser, ...).
+    Inconsistent,
+    /// The weights file is missing or unreadable.
+    WeightsMissing,
+    /// The weights file is shorter or longer than recorded.
+    WeightsTruncated,
+    /// The weights do not match their recorded SHA-256.
+    WeightsCorrupt,
+    /// The weights do not fit the network described in `sonotag.json`.
+    ShapeMismatch,
+    /// The model could not be serialised while saving.
+    Serialise,
+}
+
 impl Error {
     pub(crate) fn config(field: &'static str, reason: impl Into<String>) -> Self {
         Self::Config {
@@ -83,8 +109,13 @@ impl Error {
         }
     }
 
-    pub(crate) fn model(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+    pub(crate) fn model(
+        kind: ModelFault,
+        path: impl Into<PathBuf>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::Model {
+            kind,
             path: path.into(),
             reason: reason.into(),
         }

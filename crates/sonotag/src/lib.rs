@@ -43,7 +43,7 @@ pub use config::{
     CalibrationMethod, ClipPooling, LossKind, ModelSpec, PosWeight, PresetName, Schedule,
     TrainConfig,
 };
-pub use error::{Error, Result};
+pub use error::{Error, ModelFault, Result};
 pub use tagger::{
     Evaluation, Prediction, PredictionRow, SegmentPrediction, Tagger, TaggerBuilder, TrainReport,
     TrainSummary,

@@ -22,7 +22,7 @@ use sonotag_nn::{Cnn, CnnConfig};
 
 use crate::atomic;
 use crate::config::ClipPooling;
-use crate::error::{Error, Result};
+use crate::error::{Error, ModelFault, Result};
 use crate::prep::FeatureConfig;
 use crate::tagger::TrainSummary;
 
@@ -76,11 +76,13 @@ pub struct ModelCard {
 /// Writes `card` (with its `weights` field filled in here) and `model`'s weights to `dir`.
 pub(crate) fn save(dir: &Path, mut card: ModelCard, model: &Cnn) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    let bytes = model
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| Error::model(dir, format!("cannot serialise the weights: {e:?}")))?;
+    let bytes = model.clone().into_record().into_bytes().map_err(|e| {
+        Error::model(
+            ModelFault::Serialise,
+            dir,
+            format!("cannot serialise the weights: {e:?}"),
+        )
+    })?;
     let sha = hex(&Sha256::digest(&bytes[..]));
     let file = format!("weights-{}.bpk", &sha[..16]);
     let weights_path = dir.join(&file);
@@ -93,8 +95,13 @@ pub(crate) fn save(dir: &Path, mut card: ModelCard, model: &Cnn) -> Result<()> {
         bytes: bytes.len() as u64,
     };
     card.format_version = FORMAT_VERSION;
-    let json = serde_json::to_vec_pretty(&card)
-        .map_err(|e| Error::model(dir, format!("cannot serialise {CARD_FILE}: {e}")))?;
+    let json = serde_json::to_vec_pretty(&card).map_err(|e| {
+        Error::model(
+            ModelFault::Serialise,
+            dir,
+            format!("cannot serialise {CARD_FILE}: {e}"),
+        )
+    })?;
     atomic::write_file(&dir.join(CARD_FILE), &json)?;
     // Only now is the old weights file unreferenced.
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -115,6 +122,7 @@ pub(crate) fn save(dir: &Path, mut card: ModelCard, model: &Cnn) -> Result<()> {
 pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
     if !dir.is_dir() {
         return Err(Error::model(
+            ModelFault::Missing,
             dir,
             "is not a model directory (no such folder)",
         ));
@@ -122,6 +130,7 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
     let card_path = dir.join(CARD_FILE);
     let text = std::fs::read_to_string(&card_path).map_err(|e| {
         Error::model(
+            ModelFault::Missing,
             &card_path,
             format!("cannot read the model description: {e}"),
         )
@@ -130,6 +139,7 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
         serde_json::from_str(&text).map_err(|e| invalid_json(&card_path, &e))?;
     if version.format_version != FORMAT_VERSION {
         return Err(Error::model(
+            ModelFault::UnsupportedVersion,
             &card_path,
             format!(
                 "format version {} is not supported (this build reads version {FORMAT_VERSION})",
@@ -142,14 +152,21 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
     let weights_path = dir.join(&card.weights.file);
     if card.weights.file.contains(['/', '\\']) || card.weights.file.starts_with('.') {
         return Err(Error::model(
+            ModelFault::Inconsistent,
             &card_path,
             "`weights.file` must be a plain file name",
         ));
     }
-    let bytes = std::fs::read(&weights_path)
-        .map_err(|e| Error::model(&weights_path, format!("cannot read the weights: {e}")))?;
+    let bytes = std::fs::read(&weights_path).map_err(|e| {
+        Error::model(
+            ModelFault::WeightsMissing,
+            &weights_path,
+            format!("cannot read the weights: {e}"),
+        )
+    })?;
     if bytes.len() as u64 != card.weights.bytes {
         return Err(Error::model(
+            ModelFault::WeightsTruncated,
             &weights_path,
             format!(
                 "the weights file has {} bytes, {CARD_FILE} says {} (truncated or replaced)",
@@ -160,19 +177,33 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
     }
     if hex(&Sha256::digest(&bytes)) != card.weights.sha256 {
         return Err(Error::model(
+            ModelFault::WeightsCorrupt,
             &weights_path,
             "the weights do not match their SHA-256 in sonotag.json (corrupt or altered)",
         ));
     }
-    let record = burn::store::ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| Error::model(&weights_path, format!("unreadable weights: {e:?}")))?;
+    let record =
+        burn::store::ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| {
+            Error::model(
+                ModelFault::WeightsCorrupt,
+                &weights_path,
+                format!("unreadable weights: {e:?}"),
+            )
+        })?;
     let model = card
         .model
         .init(device)
-        .map_err(|e| Error::model(&card_path, format!("invalid `model`: {e}")))?
+        .map_err(|e| {
+            Error::model(
+                ModelFault::Inconsistent,
+                &card_path,
+                format!("invalid `model`: {e}"),
+            )
+        })?
         .try_load_record(record)
         .map_err(|e| {
             Error::model(
+                ModelFault::ShapeMismatch,
                 &weights_path,
                 format!("the weights do not fit the network in {CARD_FILE}: {e:?}"),
             )
@@ -187,6 +218,7 @@ struct VersionProbe {
 
 fn invalid_json(path: &Path, e: &serde_json::Error) -> Error {
     Error::model(
+        ModelFault::InvalidJson,
         path,
         format!(
             "invalid JSON at line {}, column {}: {e}",
@@ -200,10 +232,15 @@ fn invalid_json(path: &Path, e: &serde_json::Error) -> Error {
 fn check_card(card: &ModelCard, path: &Path) -> Result<()> {
     let n = card.labels.len();
     if n == 0 {
-        return Err(Error::model(path, "`labels` is empty"));
+        return Err(Error::model(
+            ModelFault::Inconsistent,
+            path,
+            "`labels` is empty",
+        ));
     }
     if card.model.n_outputs != n {
         return Err(Error::model(
+            ModelFault::Inconsistent,
             path,
             format!(
                 "{n} labels but the network has {} outputs (`model.n_outputs`)",
@@ -213,12 +250,14 @@ fn check_card(card: &ModelCard, path: &Path) -> Result<()> {
     }
     if card.thresholds.len() != n {
         return Err(Error::model(
+            ModelFault::Inconsistent,
             path,
             format!("{} thresholds for {n} labels", card.thresholds.len()),
         ));
     }
     if card.normalizer.n_mels() != card.features.mel.n_mels {
         return Err(Error::model(
+            ModelFault::Inconsistent,
             path,
             format!(
                 "the normaliser has {} bands, the mel config {}",
@@ -227,9 +266,13 @@ fn check_card(card: &ModelCard, path: &Path) -> Result<()> {
             ),
         ));
     }
-    card.calibrator
-        .validate(n)
-        .map_err(|e| Error::model(path, format!("invalid `calibrator`: {e}")))?;
+    card.calibrator.validate(n).map_err(|e| {
+        Error::model(
+            ModelFault::Inconsistent,
+            path,
+            format!("invalid `calibrator`: {e}"),
+        )
+    })?;
     Ok(())
 }
 

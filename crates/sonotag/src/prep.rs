@@ -50,6 +50,15 @@ impl FeaturePipeline {
     pub fn new(config: FeatureConfig) -> Result<Self> {
         config.mel.validate()?;
         let window = config.segment.in_samples(config.mel.sample_rate)?.window;
+        if window < config.mel.n_fft {
+            return Err(Error::config(
+                "segment.window_s",
+                format!(
+                    "is {} s = {window} samples at {} Hz, shorter than one frame (n_fft = {})",
+                    config.segment.window_s, config.mel.sample_rate, config.mel.n_fft
+                ),
+            ));
+        }
         // Frame count of one window: measured on silence so it follows the extractor's own
         // centring and padding rules exactly.
         let mut extractor = MelExtractor::new(&config.mel)?;

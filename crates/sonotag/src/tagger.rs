@@ -391,7 +391,10 @@ impl Tagger {
             n_samples: data.len(),
         };
         crate::report::write_report_folder(dir.as_ref(), &input, &ReportOptions::default())
-            .map_err(|e| Error::model(dir.as_ref(), e.to_string()))?;
+            .map_err(|e| Error::Io {
+                path: dir.as_ref().to_path_buf(),
+                source: std::io::Error::other(e),
+            })?;
         Ok(evaluation)
     }
 

@@ -50,10 +50,10 @@ impl Dataset {
             .map(|entry| {
                 let audio =
                     sonotag_audio::wav::decode_file(&entry.path).map_err(|e| match manifest {
-                        Some(m) => crate::Error::from(DatasetError::Manifest {
+                        Some(m) => crate::Error::from(DatasetError::Audio {
                             path: m.to_path_buf(),
                             line: entry.line,
-                            message: e.to_string(),
+                            source: e,
                         }),
                         None => crate::Error::from(e),
                     })?;
@@ -119,6 +119,16 @@ pub enum DatasetError {
         line: u64,
         /// What is wrong.
         message: String,
+    },
+    /// The audio file of a manifest row is missing or cannot be decoded.
+    #[error("{path}, line {line}: {source}")]
+    Audio {
+        /// The manifest file.
+        path: PathBuf,
+        /// The 1-based line of the row.
+        line: u64,
+        /// Why the audio could not be read (names the audio file).
+        source: sonotag_audio::AudioError,
     },
     /// A folder-per-label tree holds no audio.
     #[error("{path}: no WAV files found in any label folder")]
