@@ -95,3 +95,96 @@ fn killed_saves_leave_the_old_or_the_new_model() {
     }
     assert_eq!(loaded, 12);
 }
+
+/// Set in the child: the checkpoint folder of a training run to kill mid-epoch.
+const TRAIN_CHILD_ENV: &str = "SONOTAG_RESUME_CHILD";
+const RESUME_TEST: &str = "killed_training_resumes_to_the_same_weights";
+
+fn resumable(dir: &Path) -> sonotag::TaggerBuilder {
+    // SpecAugment and mixup draw random numbers every batch: resuming must replay them too.
+    Tagger::builder()
+        .labels(SYNTHETIC_LABELS)
+        .model(ModelSpec::Preset(PresetName::Tiny))
+        .epochs(3)
+        .spec_augment(true)
+        .mixup(Some(0.4))
+        .seed(5)
+        .checkpoint_dir(dir)
+        .resume(true)
+}
+
+fn resume_data() -> Dataset {
+    Dataset::from_clips(
+        SyntheticConfig {
+            n_clips: 48,
+            seed: 3,
+            ..Default::default()
+        }
+        .generate(),
+    )
+}
+
+#[test]
+fn killed_training_resumes_to_the_same_weights() {
+    if let Some(dir) = std::env::var_os(TRAIN_CHILD_ENV) {
+        let _ = resumable(Path::new(&dir))
+            .on_event(|event| {
+                if let sonotag::TrainEvent::Batch {
+                    epoch: 2, batch: 2, ..
+                } = event
+                {
+                    // kill -9 ourselves in the middle of epoch 2: no unwinding, no cleanup.
+                    let _ = Command::new("kill")
+                        .args(["-9", &std::process::id().to_string()])
+                        .status();
+                    std::thread::sleep(Duration::from_secs(60));
+                }
+            })
+            .train(&resume_data());
+        unreachable!("the child should have been killed");
+    }
+    let data = resume_data();
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, whole_report) = resumable(&dir.path().join("whole")).train(&data).unwrap();
+
+    let killed = dir.path().join("killed");
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([RESUME_TEST, "--exact", "--test-threads=1", "--nocapture"])
+        .env(TRAIN_CHILD_ENV, &killed)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child was meant to be killed");
+    let card = std::fs::read_to_string(killed.join("checkpoint.json")).unwrap();
+    assert!(card.contains("\"epoch\": 1"), "{card}");
+
+    let mut epochs_run = Vec::new();
+    let (resumed, resumed_report) = resumable(&killed)
+        .on_event(move |event| {
+            if let sonotag::TrainEvent::EpochStart { epoch, .. } = event {
+                epochs_run.push(*epoch);
+                assert_ne!(*epoch, 1, "epoch 1 was checkpointed and must not run again");
+            }
+        })
+        .train(&data)
+        .unwrap();
+    let losses = |r: &sonotag::TrainReport| {
+        r.summary
+            .history
+            .iter()
+            .map(|m| (m.epoch, m.train_loss, m.val_loss))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(losses(&whole_report), losses(&resumed_report));
+    let samples = probe();
+    assert_eq!(
+        whole.predict_samples(&samples, 16_000).unwrap(),
+        resumed.predict_samples(&samples, 16_000).unwrap()
+    );
+
+    // A checkpoint of another run is refused, not silently continued.
+    let err = resumable(&killed).epochs(4).train(&data).unwrap_err();
+    assert!(matches!(err, sonotag::Error::Checkpoint { .. }), "{err}");
+    assert!(err.to_string().contains("checkpoint.json"), "{err}");
+}

@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train a tagger on a manifest and save it as a model directory.
-    Train(commands::train::Args),
+    Train(Box<commands::train::Args>),
     /// Evaluate a saved tagger on a labelled manifest.
     Eval(commands::eval::Args),
     /// Predict per-segment and clip-level probabilities for WAV files.
@@ -34,7 +34,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => commands::train::run(args),
+        Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Features(args) => commands::features::run(args),

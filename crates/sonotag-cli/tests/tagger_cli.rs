@@ -290,3 +290,61 @@ fn bad_inputs_exit_with_one_clear_line() {
         "xml",
     );
 }
+
+#[test]
+fn train_with_checkpoints_cache_focal_and_balanced_sampling_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = SyntheticConfig {
+        n_clips: 40,
+        seed: 3,
+        ..Default::default()
+    }
+    .write_to_folder(&dir.path().join("train"))
+    .unwrap();
+    let (model, checkpoints, cache) = (
+        dir.path().join("model"),
+        dir.path().join("ckpt"),
+        dir.path().join("cache"),
+    );
+    let run = || -> Value {
+        serde_json::from_str(&ok(sonotag(&[
+            "train",
+            "--manifest",
+            s(&train),
+            "--out",
+            s(&model),
+            "--model",
+            "tiny",
+            "--epochs",
+            "2",
+            "--focal-gamma",
+            "2",
+            "--focal-alpha",
+            "0.25",
+            "--balanced-sampling",
+            "--feature-cache",
+            s(&cache),
+            "--checkpoint-dir",
+            s(&checkpoints),
+            "--resume",
+            "--json",
+        ])))
+        .unwrap()
+    };
+    let first = run();
+    assert!(checkpoints.join("checkpoint.json").is_file());
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 40);
+    // Resuming a finished run trains nothing more and reports the same history.
+    let again = run();
+    assert_eq!(first["summary"]["history"], again["summary"]["history"]);
+    // --resume without a checkpoint folder is refused by the argument parser.
+    let out = sonotag(&[
+        "train",
+        "--manifest",
+        s(&train),
+        "--out",
+        s(&model),
+        "--resume",
+    ]);
+    assert!(!out.status.success());
+}

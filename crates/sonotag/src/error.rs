@@ -61,6 +61,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A training checkpoint cannot be used to resume this run.
+    #[error("{path}: {reason}")]
+    Checkpoint {
+        /// The checkpoint folder or file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

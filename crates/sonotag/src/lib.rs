@@ -28,6 +28,7 @@ pub use sonotag_nn as nn;
 mod atomic;
 pub mod backend;
 mod cache;
+mod checkpoint;
 pub mod config;
 pub mod dataset;
 mod error;

@@ -15,6 +15,7 @@ use sonotag_metrics::{
 use sonotag_nn::{Cnn, CnnConfig};
 
 use crate::cache::FeatureCache;
+use crate::checkpoint::CheckpointSpec;
 use crate::config::{
     CalibrationMethod, ClipPooling, LossKind, ModelSpec, PosWeight, Schedule, TrainConfig,
 };
@@ -485,6 +486,8 @@ pub struct TaggerBuilder {
     device: Option<Device>,
     on_event: Option<EventCallback>,
     feature_cache: Option<std::path::PathBuf>,
+    checkpoint_dir: Option<std::path::PathBuf>,
+    resume: bool,
 }
 
 impl std::fmt::Debug for TaggerBuilder {
@@ -576,6 +579,22 @@ impl TaggerBuilder {
     /// are recomputed, never trusted.
     pub fn feature_cache(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.feature_cache = Some(dir.into());
+        self
+    }
+
+    /// Writes a checkpoint into `dir` after every epoch (model, optimiser state, history, best
+    /// model), atomically, so a killed run can be resumed with [`Self::resume`].
+    pub fn checkpoint_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.checkpoint_dir = Some(dir.into());
+        self
+    }
+
+    /// Continues from the checkpoint in [`Self::checkpoint_dir`] when there is one (a run with
+    /// no checkpoint yet starts from the beginning). On the CPU backend the resumed run ends
+    /// with exactly the weights of an uninterrupted one. A checkpoint written with other data
+    /// or settings is refused with [`Error::Checkpoint`].
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
         self
     }
 
@@ -706,6 +725,27 @@ impl TaggerBuilder {
             Some(cb) => cb.as_mut(),
             None => &mut sink,
         };
+        if self.resume && self.checkpoint_dir.is_none() {
+            return Err(Error::config(
+                "resume",
+                "needs a checkpoint folder: set `checkpoint_dir` too",
+            ));
+        }
+        let checkpoint = match &self.checkpoint_dir {
+            Some(dir) => Some(CheckpointSpec {
+                dir: dir.clone(),
+                resume: self.resume,
+                fingerprint: run_fingerprint(
+                    &config,
+                    &labels,
+                    &pipeline,
+                    &model_config,
+                    &train_set,
+                    &val_set,
+                )?,
+            }),
+            None => None,
+        };
         let fitted = train::fit(
             &model_config,
             &priors,
@@ -714,6 +754,7 @@ impl TaggerBuilder {
             shape,
             &config,
             &device,
+            checkpoint.as_ref(),
             on_event,
         )?;
 
@@ -789,4 +830,34 @@ impl TaggerBuilder {
             },
         ))
     }
+}
+
+/// What pins a training run for [`crate::checkpoint`]: settings, labels, network and data.
+fn run_fingerprint(
+    config: &TrainConfig,
+    labels: &[String],
+    pipeline: &FeaturePipeline,
+    model: &CnnConfig,
+    train: &SegmentSet,
+    val: &SegmentSet,
+) -> Result<String> {
+    let settings =
+        serde_json::to_vec(&(config, labels, pipeline.config(), model)).map_err(|e| {
+            Error::config(
+                "config",
+                format!("cannot be serialised for the checkpoint: {e}"),
+            )
+        })?;
+    let floats = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    let clips =
+        |v: &[usize]| -> Vec<u8> { v.iter().flat_map(|c| (*c as u64).to_le_bytes()).collect() };
+    Ok(crate::checkpoint::fingerprint(&[
+        &settings,
+        &floats(&train.x),
+        &floats(&train.targets),
+        &clips(&train.clip_of),
+        &floats(&val.x),
+        &floats(&val.targets),
+        &clips(&val.clip_of),
+    ]))
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::distr::Distribution;
@@ -24,6 +24,7 @@ use sonotag_nn::augment::{Augmenter, MixupConfig, SpecAugmentConfig};
 use sonotag_nn::loss::BceWithLogits;
 use sonotag_nn::{Cnn, CnnConfig, MultiLabel, MultiLabelTargets, Task};
 
+use crate::checkpoint::{self, CheckpointSpec};
 use crate::config::{ClipPooling, LossKind, PosWeight, TrainConfig};
 use crate::error::{Error, Result};
 use crate::prep::ClipFeatures;
@@ -307,6 +308,13 @@ fn balanced_sampler(train: &SegmentSet, n_labels: usize) -> Result<WeightedIndex
         .map_err(|e| Error::config("balanced_sampling", format!("cannot weigh segments: {e}")))
 }
 
+fn fresh_optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    AdamWConfig::new()
+        .with_weight_decay(config.weight_decay)
+        .with_grad_clipping(config.grad_clip_norm.map(GradientClippingConfig::Norm))
+        .init()
+}
+
 /// Trains `model_config` on `train` and validates each epoch on `val`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn fit(
@@ -317,6 +325,7 @@ pub(crate) fn fit(
     shape: InputShape,
     config: &TrainConfig,
     device: &Device,
+    checkpoint: Option<&CheckpointSpec>,
     on_event: &mut dyn FnMut(&TrainEvent),
 ) -> Result<Fitted> {
     let n_labels = model_config.n_outputs;
@@ -336,15 +345,16 @@ pub(crate) fn fit(
         loss = loss.with_smoothing(f64::from(config.label_smoothing))?;
     }
     let task = MultiLabel { loss };
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(config.weight_decay)
-        .with_grad_clipping(config.grad_clip_norm.map(GradientClippingConfig::Norm))
-        .init();
-    let mut augmenter = Augmenter::new(
-        config.spec_augment.then(SpecAugmentConfig::new),
-        config.mixup_alpha.map(|a| MixupConfig::new().with_alpha(a)),
-        config.seed ^ 0xA5A5,
-    )?;
+    let mut optim = fresh_optimizer(config);
+    // Shuffling and augmentation are reseeded every epoch from (seed, epoch), so a resumed
+    // run draws exactly what an uninterrupted one would.
+    let augmenter_for = |epoch: usize| {
+        Augmenter::new(
+            config.spec_augment.then(SpecAugmentConfig::new),
+            config.mixup_alpha.map(|a| MixupConfig::new().with_alpha(a)),
+            step_seed(config.seed ^ 0xA5A5, epoch),
+        )
+    };
 
     let n_segments = train.n_segments();
     let batches = n_segments.div_ceil(config.batch_size);
@@ -361,19 +371,45 @@ pub(crate) fn fit(
     } else {
         None
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut history = Vec::new();
     let mut best: Option<(f64, usize, Cnn)> = None;
     let mut step = 0usize;
+    let mut first_epoch = 1;
+    if let Some(spec) = checkpoint.filter(|c| c.resume)
+        && let Some(restored) = checkpoint::load(spec, &model, optim, &train_device)?
+    {
+        first_epoch = restored.epoch + 1;
+        step = restored.step;
+        history = restored.history;
+        model = restored.model;
+        best = Some(restored.best);
+        optim = restored.optimizer;
+    } else {
+        optim = fresh_optimizer(config);
+    }
+    let stopped_early = |epoch: usize, best: &Option<(f64, usize, Cnn)>| {
+        matches!(
+            (config.early_stopping_patience, best),
+            (Some(patience), Some((_, best_epoch, _))) if epoch - best_epoch >= patience
+        )
+    };
+    if first_epoch > 1 && stopped_early(first_epoch - 1, &best) {
+        // The checkpointed run had already stopped early.
+        first_epoch = config.epochs + 1;
+    }
     let mut x_batch = Vec::with_capacity(config.batch_size * shape.len());
     let mut y_batch = Vec::with_capacity(config.batch_size * n_labels);
 
-    for epoch in 1..=config.epochs {
+    for epoch in first_epoch..=config.epochs {
         let started = Instant::now();
         on_event(&TrainEvent::EpochStart {
             epoch,
             epochs: config.epochs,
         });
+        let mut rng = ChaCha8Rng::seed_from_u64(step_seed(config.seed ^ 0x5EED, epoch));
+        let mut augmenter = augmenter_for(epoch)?;
+        order.clear();
+        order.extend(0..n_segments);
         match &sampler {
             Some(weights) => {
                 order.clear();
@@ -455,12 +491,23 @@ pub(crate) fn fit(
         if improved {
             best = Some((score, epoch, eval_model));
         }
-        if let (Some(patience), Some((_, best_epoch, _))) = (config.early_stopping_patience, &best)
-            && epoch - best_epoch >= patience
-        {
+        if let (Some(spec), Some((score, best_epoch, best_model))) = (checkpoint, &best) {
+            checkpoint::save(
+                spec,
+                checkpoint::State {
+                    epoch,
+                    step,
+                    history: &history,
+                    model: &model,
+                    optimizer: &optim,
+                    best: (*score, *best_epoch, best_model),
+                },
+            )?;
+        }
+        if stopped_early(epoch, &best) {
             on_event(&TrainEvent::EarlyStop {
                 epoch,
-                best_epoch: *best_epoch,
+                best_epoch: best.as_ref().map_or(epoch, |b| b.1),
             });
             break;
         }

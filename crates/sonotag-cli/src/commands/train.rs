@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sonotag::dataset::Dataset;
-use sonotag::{CalibrationMethod, ModelSpec, PosWeight, PresetName, Tagger, TrainEvent};
+use sonotag::{CalibrationMethod, LossKind, ModelSpec, PosWeight, PresetName, Tagger, TrainEvent};
 
 /// Arguments of `sonotag train` (they mirror the library's builder).
 #[derive(Debug, clap::Args)]
@@ -43,6 +43,24 @@ pub struct Args {
     /// Positive-class weighting: none or auto.
     #[arg(long, default_value = "none")]
     pos_weight: String,
+    /// Focal loss with this gamma instead of BCE (an alternative to --pos-weight).
+    #[arg(long)]
+    focal_gamma: Option<f64>,
+    /// Positive-class weight alpha of the focal loss, in (0, 1).
+    #[arg(long, requires = "focal_gamma")]
+    focal_alpha: Option<f64>,
+    /// Draw training segments so that rare labels are seen as often as common ones.
+    #[arg(long)]
+    balanced_sampling: bool,
+    /// Cache clip features in this folder (keyed by audio and feature settings).
+    #[arg(long)]
+    feature_cache: Option<PathBuf>,
+    /// Write a checkpoint into this folder after every epoch.
+    #[arg(long)]
+    checkpoint_dir: Option<PathBuf>,
+    /// Continue from the checkpoint in --checkpoint-dir, if there is one.
+    #[arg(long, requires = "checkpoint_dir")]
+    resume: bool,
     /// SpecAugment time and frequency masks on training batches.
     #[arg(long)]
     spec_augment: bool,
@@ -101,7 +119,21 @@ pub fn run(args: Args) -> Result<(), String> {
         .calibration(calibration)
         .tune_thresholds(args.tune_thresholds)
         .seed(args.seed)
+        .balanced_sampling(args.balanced_sampling)
+        .resume(args.resume)
         .on_event(progress_reporter());
+    if let Some(gamma) = args.focal_gamma {
+        builder = builder.loss(LossKind::Focal {
+            gamma,
+            alpha: args.focal_alpha,
+        });
+    }
+    if let Some(dir) = &args.feature_cache {
+        builder = builder.feature_cache(dir);
+    }
+    if let Some(dir) = &args.checkpoint_dir {
+        builder = builder.checkpoint_dir(dir);
+    }
     if let Some(val) = &args.val {
         builder = builder.validation(Dataset::from_manifest(val).map_err(err)?);
     }
