@@ -5,7 +5,8 @@ use sonotag::dataset::{Clip, Dataset};
 use sonotag::nn::{CnnConfig, HeadConfig, HeadPool};
 use sonotag::synthetic::{SYNTHETIC_LABELS, SyntheticConfig};
 use sonotag::{
-    CalibrationMethod, Error, LossKind, ModelSpec, PosWeight, Tagger, TaggerBuilder, TrainEvent,
+    CalibrationMethod, Error, LossKind, ModelSpec, PosWeight, Tagger, TaggerBuilder, TaskKind,
+    TrainEvent,
 };
 
 fn data(n: usize, seed: u64) -> Dataset {
@@ -356,4 +357,96 @@ fn feature_cache_is_filled_reused_and_repaired() {
     std::fs::write(&files[0], b"not features").unwrap();
     assert_eq!(first, run());
     assert!(std::fs::metadata(&files[0]).unwrap().len() > 100);
+}
+
+/// Synthetic clips with exactly one event each: a 5-class problem.
+fn single_label(n_source: usize, seed: u64) -> Dataset {
+    let mut clips = SyntheticConfig {
+        n_clips: n_source,
+        seed,
+        ..Default::default()
+    }
+    .generate();
+    clips.retain(|c| c.labels.len() == 1);
+    Dataset::from_clips(clips)
+}
+
+#[test]
+fn multiclass_task_trains_softmax_and_round_trips() {
+    let train = single_label(700, 12);
+    let test = single_label(200, 13);
+    let network = CnnConfig::new(vec![16, 32], SYNTHETIC_LABELS.len())
+        .with_head(HeadConfig::new().with_pool(HeadPool::MeanMaxTime));
+    let (tagger, report) = small_builder()
+        .model(ModelSpec::Custom(network))
+        .task(TaskKind::MultiClass)
+        .epochs(6)
+        .learning_rate(3e-3)
+        .train(&train)
+        .unwrap();
+    assert_eq!(tagger.task(), TaskKind::MultiClass);
+    assert!(matches!(
+        tagger.calibrator(),
+        sonotag::metrics::Calibrator::Temperature { .. }
+    ));
+    assert!(
+        report
+            .summary
+            .history
+            .iter()
+            .all(|m| m.val_loss.is_finite())
+    );
+    // Probabilities are a softmax: every row sums to one, and the prediction is one class.
+    let mut correct = 0;
+    for clip in &test.clips {
+        let p = tagger.predict_samples(&clip.samples, 16_000).unwrap();
+        let sum: f32 = p.clip.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-4, "{sum}");
+        for s in &p.segments {
+            assert!((s.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        }
+        let detected = p.detected();
+        assert_eq!(detected.len(), 1);
+        correct += usize::from(detected[0].0 == clip.labels[0]);
+    }
+    let accuracy = correct as f64 / test.len() as f64;
+    assert!(accuracy > 0.6, "accuracy {accuracy} (chance is 0.2)");
+    // The task survives saving and loading.
+    let dir = tempfile::tempdir().unwrap();
+    tagger.save(dir.path().join("m")).unwrap();
+    let loaded = Tagger::load(dir.path().join("m")).unwrap();
+    assert_eq!(loaded.task(), TaskKind::MultiClass);
+    let clip = &test.clips[0];
+    assert_eq!(
+        loaded.predict_samples(&clip.samples, 16_000).unwrap(),
+        tagger.predict_samples(&clip.samples, 16_000).unwrap()
+    );
+}
+
+#[test]
+fn multiclass_refuses_multilabel_only_settings_and_data() {
+    let train = single_label(80, 14);
+    for builder in [
+        small_builder().calibration(CalibrationMethod::Platt),
+        small_builder().pos_weight(PosWeight::Auto),
+        small_builder().tune_thresholds(true),
+    ] {
+        let err = builder
+            .task(TaskKind::MultiClass)
+            .train(&train)
+            .unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{err}");
+        assert!(err.to_string().contains("multiclass"), "{err}");
+    }
+    // A clip with two labels is not a multiclass example.
+    let mixed = data(30, 15);
+    let err = small_builder()
+        .task(TaskKind::MultiClass)
+        .train(&mixed)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Config { field, .. } if *field == "task"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("synthetic-"), "{err}");
 }

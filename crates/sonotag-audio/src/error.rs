@@ -2,7 +2,7 @@
 //!
 //! Low-level errors ([`WavError`], [`MelError`], [`ConfigError`], ...) describe *what* went
 //! wrong; [`AudioError`] adds *where* (the file), so that its `Display` is one line a command
-//! can print as is, e.g. `in.wav: unsupported encoding: 12-bit PCM`.
+//! can print as is, e.g. `in.wav: unsupported encoding: 12-bit integer PCM (supported: ...)`.
 
 use std::io;
 use std::path::PathBuf;
@@ -10,12 +10,40 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 /// Why a WAV stream could not be decoded. Carries no file name: [`AudioError::Wav`] adds it.
+///
+/// Every size field is checked against the real stream length before anything is allocated, so
+/// a hostile header (e.g. a `data` chunk claiming 4 GiB in a 1 KB file) yields an error here,
+/// never a huge allocation. docs/reliability.md maps hostile inputs to these variants.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum WavError {
+    /// The stream holds no bytes at all.
+    #[error("empty file (0 bytes), expected a WAV file")]
+    Empty,
     /// The stream is not a RIFF/WAVE file at all.
     #[error("not a WAV file: {0}")]
     NotWav(String),
+    /// The stream ends inside the RIFF header, a chunk header, the `fmt ` chunk or another chunk
+    /// before the samples (a file cut short before its audio).
+    #[error(
+        "truncated header: the {part} at byte {offset} needs {needed} bytes but only {available} remain in the file"
+    )]
+    TruncatedHeader {
+        /// What was being read: `RIFF header`, `chunk header`, `"fmt " chunk`, `"LIST" chunk`, ...
+        part: String,
+        /// Byte offset (from the start of the stream) where that part starts.
+        offset: u64,
+        /// Bytes the part needs from `offset` (for a chunk: its declared size).
+        needed: u64,
+        /// Bytes the stream holds from `offset`.
+        available: u64,
+    },
+    /// A chunk every WAV file needs (`fmt ` or `data`) is absent.
+    #[error("malformed WAV file: no \"{chunk}\" chunk before the end of the file")]
+    MissingChunk {
+        /// The missing chunk id (`"fmt "` or `"data"`).
+        chunk: &'static str,
+    },
     /// The stream is a WAV file but its chunk structure or `fmt ` fields are inconsistent.
     #[error("malformed WAV file: {0}")]
     Malformed(String),
@@ -24,14 +52,37 @@ pub enum WavError {
         "unsupported encoding: {0} (supported: 8-bit unsigned, 16/24/32-bit integer PCM, 32-bit float)"
     )]
     Unsupported(String),
+    /// A PCM or IEEE-float file with a sample size this decoder does not handle (e.g. 12-bit
+    /// PCM, 64-bit float).
+    #[error(
+        "unsupported encoding: {bits}-bit {format} (supported: 8-bit unsigned, 16/24/32-bit integer PCM, 32-bit float)"
+    )]
+    UnsupportedBitDepth {
+        /// `"integer PCM"` or `"IEEE float"`.
+        format: &'static str,
+        /// The `bits_per_sample` field of the `fmt ` chunk.
+        bits: u16,
+    },
     /// The `fmt ` chunk declares zero channels.
     #[error("invalid WAV header: the fmt chunk declares 0 channels")]
     ZeroChannels,
+    /// The `fmt ` chunk declares more channels than [`crate::wav::MAX_CHANNELS`] (libsndfile's
+    /// limit too): certainly a corrupt or hostile header, not a recording.
+    #[error(
+        "invalid WAV header: the fmt chunk declares {channels} channels (at most {max} are supported)"
+    )]
+    TooManyChannels {
+        /// The declared channel count.
+        channels: u16,
+        /// The largest accepted count.
+        max: u16,
+    },
     /// The `fmt ` chunk declares a sample rate of 0 Hz.
     #[error("invalid WAV header: the fmt chunk declares a sample rate of 0 Hz")]
     ZeroSampleRate,
-    /// The `data` chunk declares more bytes than the stream holds (truncated file, or a
-    /// corrupt/hostile size field). Nothing of the claimed size is allocated.
+    /// The `data` chunk declares more bytes than the stream holds (truncated file, possibly cut
+    /// inside a sample, or a corrupt/hostile size field). Nothing of the claimed size is
+    /// allocated.
     #[error(
         "truncated data: the data chunk declares {claimed} bytes but only {available} bytes follow in the file"
     )]
@@ -41,9 +92,14 @@ pub enum WavError {
         /// Bytes actually present after the chunk header.
         available: u64,
     },
-    /// A 32-bit float sample is NaN or infinite.
-    #[error("non-finite sample {value} at frame {frame}, channel {channel}")]
+    /// A 32-bit float sample is NaN or infinite (the first one in file order is reported).
+    #[error(
+        "non-finite sample {value} at sample index {index} (frame {frame}, channel {channel}) of the data chunk"
+    )]
     NonFinite {
+        /// Index of the offending sample among all interleaved samples of the data chunk
+        /// (`frame * channels + channel`).
+        index: u64,
         /// Frame (time) index of the first offending sample.
         frame: usize,
         /// Channel of the first offending sample.
@@ -167,6 +223,12 @@ pub enum AudioError {
         /// The directory.
         path: PathBuf,
     },
+    /// The file exists but the process may not read it (permission bits, ACL, sandbox).
+    #[error("{}: permission denied, cannot read the file", .path.display())]
+    PermissionDenied {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file exists but cannot be opened or read.
     #[error("{}: cannot read: {source}", .path.display())]
     Read {
@@ -231,8 +293,37 @@ impl AudioError {
         match err.kind() {
             io::ErrorKind::NotFound => AudioError::NotFound { path },
             io::ErrorKind::IsADirectory => AudioError::IsDirectory { path },
+            io::ErrorKind::PermissionDenied => AudioError::PermissionDenied { path },
             _ if path.is_dir() => AudioError::IsDirectory { path },
             _ => AudioError::Read { path, source: err },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mapping is checked here too because integration tests running as root cannot make a
+    /// file unreadable (root bypasses permission bits).
+    #[test]
+    fn io_errors_map_to_specific_variants() {
+        let p = || PathBuf::from("/x/clip.wav");
+        let denied = AudioError::from_io(p(), io::Error::from(io::ErrorKind::PermissionDenied));
+        assert!(
+            matches!(denied, AudioError::PermissionDenied { .. }),
+            "{denied:?}"
+        );
+        assert_eq!(
+            denied.to_string(),
+            "/x/clip.wav: permission denied, cannot read the file"
+        );
+        let missing = AudioError::from_io(p(), io::Error::from(io::ErrorKind::NotFound));
+        assert!(
+            matches!(missing, AudioError::NotFound { .. }),
+            "{missing:?}"
+        );
+        let other = AudioError::from_io(p(), io::Error::other("device on fire"));
+        assert!(matches!(other, AudioError::Read { .. }), "{other:?}");
     }
 }

@@ -49,7 +49,7 @@ fn file_level_errors_name_the_file_in_one_line() {
     assert!(matches!(
         wav::decode_file(&empty),
         Err(AudioError::Wav {
-            source: WavError::NotWav(_),
+            source: WavError::Empty,
             ..
         })
     ));
@@ -58,10 +58,25 @@ fn file_level_errors_name_the_file_in_one_line() {
 #[test]
 fn unsupported_encodings_are_refused_by_name() {
     let data = vec![0u8; 64];
+    let depths: Vec<(Vec<u8>, &str, u16)> = vec![
+        (fmt16(1, 1, 16_000, 12), "integer PCM", 12),
+        (fmt16(3, 1, 16_000, 64), "IEEE float", 64),
+        (fmt16(3, 1, 16_000, 16), "IEEE float", 16),
+    ];
+    for (fmt, format, bits) in depths {
+        let err = decode(&riff(&[(b"fmt ", fmt), (b"data", data.clone())])).unwrap_err();
+        match &err {
+            WavError::UnsupportedBitDepth { format: f, bits: b } => {
+                assert_eq!((*f, *b), (format, bits));
+                assert!(
+                    err.to_string().contains(&format!("{bits}-bit {format}")),
+                    "{err}"
+                );
+            }
+            other => panic!("{bits}-bit {format}: got {other:?}"),
+        }
+    }
     let cases: Vec<(Vec<u8>, &str)> = vec![
-        (fmt16(1, 1, 16_000, 12), "12-bit integer PCM"),
-        (fmt16(3, 1, 16_000, 64), "64-bit IEEE float"),
-        (fmt16(3, 1, 16_000, 16), "16-bit IEEE float"),
         (fmt16(2, 1, 16_000, 4), "ADPCM"),
         (fmt16(7, 1, 8_000, 8), "mu-law"),
     ];
@@ -105,9 +120,15 @@ fn header_values_that_cannot_be_audio() {
     ]));
     assert!(matches!(zero_sr, Err(WavError::ZeroSampleRate)));
     let no_fmt = decode(&riff(&[(b"data", data.clone())]));
-    assert!(matches!(no_fmt, Err(WavError::Malformed(m)) if m.contains("fmt")));
+    assert!(matches!(
+        no_fmt,
+        Err(WavError::MissingChunk { chunk: "fmt " })
+    ));
     let no_data = decode(&riff(&[(b"fmt ", fmt16(1, 1, 16_000, 16))]));
-    assert!(matches!(no_data, Err(WavError::Malformed(m)) if m.contains("data")));
+    assert!(matches!(
+        no_data,
+        Err(WavError::MissingChunk { chunk: "data" })
+    ));
     let mut short_fmt = fmt16(1, 1, 16_000, 16);
     short_fmt.truncate(12);
     assert!(matches!(
@@ -143,7 +164,11 @@ fn truncated_data_is_refused() {
     // A chunk before `data` running past the end of the file.
     let mut list = riff(&[(b"fmt ", fmt16(1, 1, 16_000, 16)), (b"LIST", vec![0; 10])]);
     list.truncate(list.len() - 4);
-    assert!(matches!(decode(&list), Err(WavError::Malformed(_))));
+    assert!(
+        matches!(decode(&list), Err(WavError::TruncatedHeader { ref part, needed: 10, available: 6, .. }) if part == "\"LIST\" chunk"),
+        "{:?}",
+        decode(&list)
+    );
 }
 
 #[test]

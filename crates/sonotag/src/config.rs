@@ -133,6 +133,19 @@ pub enum PosWeight {
     Manual(Vec<f32>),
 }
 
+/// What the tagger predicts; it fixes the head, the loss and how logits become probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum TaskKind {
+    /// Any subset of the labels may be present: independent sigmoids, BCE with logits.
+    #[default]
+    #[serde(rename = "multilabel")]
+    MultiLabel,
+    /// Exactly one label (class) per clip: softmax over the classes, cross-entropy; the
+    /// prediction is the most probable class.
+    #[serde(rename = "multiclass")]
+    MultiClass,
+}
+
 /// The training loss of the (sigmoid) multilabel head. Both are the numerically stable
 /// "with logits" forms: the network returns logits.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
@@ -181,6 +194,8 @@ pub enum ClipPooling {
 pub struct TrainConfig {
     /// The network.
     pub model: ModelSpec,
+    /// Multilabel (default) or multiclass.
+    pub task: TaskKind,
     /// Passes over the training data.
     pub epochs: usize,
     /// Segments per batch.
@@ -225,6 +240,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             model: ModelSpec::default(),
+            task: TaskKind::MultiLabel,
             epochs: 20,
             batch_size: 32,
             learning_rate: 1e-3,
@@ -307,6 +323,28 @@ impl TrainConfig {
                 return Err(Error::config(
                     "schedule",
                     format!("{other:?} is out of range"),
+                ));
+            }
+        }
+        if self.task == TaskKind::MultiClass {
+            let conflict = if self.pos_weight != PosWeight::None {
+                Some(("pos_weight", "per-label positive weights"))
+            } else if self.loss != LossKind::Bce {
+                Some(("loss", "the sigmoid focal loss"))
+            } else if self.calibration == CalibrationMethod::Platt {
+                Some(("calibration", "per-label Platt scaling"))
+            } else if self.tune_thresholds {
+                Some(("tune_thresholds", "per-label thresholds"))
+            } else {
+                None
+            };
+            if let Some((field, what)) = conflict {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "{what} belong to multilabel sigmoid heads; a multiclass softmax \
+                         head predicts the most probable class (use temperature calibration)"
+                    ),
                 ));
             }
         }

@@ -32,6 +32,7 @@ mod checkpoint;
 pub mod config;
 pub mod dataset;
 mod error;
+mod link;
 pub mod persist;
 pub mod prep;
 pub mod report;
@@ -41,7 +42,7 @@ mod tagger;
 mod train;
 
 pub use config::{
-    CalibrationMethod, ClipPooling, LossKind, ModelSpec, PosWeight, PresetName, Schedule,
+    CalibrationMethod, ClipPooling, LossKind, ModelSpec, PosWeight, PresetName, Schedule, TaskKind,
     TrainConfig,
 };
 pub use error::{Error, ModelFault, Result};

@@ -21,7 +21,7 @@ use sonotag_metrics::Calibrator;
 use sonotag_nn::{Cnn, CnnConfig};
 
 use crate::atomic;
-use crate::config::ClipPooling;
+use crate::config::{ClipPooling, TaskKind};
 use crate::error::{Error, ModelFault, Result};
 use crate::prep::FeatureConfig;
 use crate::tagger::TrainSummary;
@@ -51,8 +51,8 @@ pub struct ModelCard {
     pub format_version: u32,
     /// The sonotag version that wrote it.
     pub sonotag_version: String,
-    /// The task (`multilabel`).
-    pub task: String,
+    /// The task: `multilabel` or `multiclass`.
+    pub task: TaskKind,
     /// Label names, in output order.
     pub labels: Vec<String>,
     /// Log-mel and segmentation settings.
@@ -265,6 +265,15 @@ fn check_card(card: &ModelCard, path: &Path) -> Result<()> {
                 card.features.mel.n_mels
             ),
         ));
+    }
+    if card.task == TaskKind::MultiClass {
+        crate::link::softmax_temperature(&card.calibrator).map_err(|e| {
+            Error::model(
+                ModelFault::Inconsistent,
+                path,
+                format!("invalid `calibrator` for a multiclass model: {e}"),
+            )
+        })?;
     }
     card.calibrator.validate(n).map_err(|e| {
         Error::model(

@@ -17,10 +17,11 @@ use sonotag_nn::{Cnn, CnnConfig};
 use crate::cache::FeatureCache;
 use crate::checkpoint::CheckpointSpec;
 use crate::config::{
-    CalibrationMethod, ClipPooling, LossKind, ModelSpec, PosWeight, Schedule, TrainConfig,
+    CalibrationMethod, ClipPooling, LossKind, ModelSpec, PosWeight, Schedule, TaskKind, TrainConfig,
 };
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
+use crate::link;
 use crate::persist::{self, ModelCard, WeightsRef};
 use crate::prep::{ClipFeatures, FeatureConfig, FeaturePipeline};
 use crate::train::{self, EpochMetrics, InputShape, SegmentSet, TrainEvent};
@@ -93,6 +94,8 @@ pub struct PredictionRow {
 pub struct Prediction {
     /// Where the audio came from (a path, or `"samples"`).
     pub source: String,
+    /// Multilabel or multiclass: how [`Self::detected`] decides.
+    pub task: TaskKind,
     /// Label names, in the order of the probabilities.
     pub labels: Vec<String>,
     /// Calibrated clip-level probability per label.
@@ -104,8 +107,12 @@ pub struct Prediction {
 }
 
 impl Prediction {
-    /// Labels whose clip probability reaches their threshold, most probable first.
+    /// Multilabel: the labels whose clip probability reaches their threshold, most probable
+    /// first. Multiclass: the most probable class.
     pub fn detected(&self) -> Vec<(&str, f32)> {
+        if self.task == TaskKind::MultiClass {
+            return self.top_k(1);
+        }
         let mut out: Vec<(&str, f32)> = self
             .labels
             .iter()
@@ -159,6 +166,7 @@ pub struct Tagger {
     normalizer: Normalizer,
     model_config: CnnConfig,
     model: Cnn,
+    task: TaskKind,
     calibrator: Calibrator,
     thresholds: Vec<f32>,
     clip_pooling: ClipPooling,
@@ -228,7 +236,7 @@ impl Tagger {
         let card = ModelCard {
             format_version: persist::FORMAT_VERSION,
             sonotag_version: env!("CARGO_PKG_VERSION").to_string(),
-            task: "multilabel".into(),
+            task: self.task,
             labels: self.labels.clone(),
             features: self.pipeline.config().clone(),
             normalizer: self.normalizer.clone(),
@@ -261,6 +269,7 @@ impl Tagger {
             normalizer: card.normalizer,
             model_config: card.model,
             model,
+            task: card.task,
             calibrator: card.calibrator,
             thresholds: card.thresholds,
             clip_pooling: card.clip_pooling,
@@ -333,6 +342,7 @@ impl Tagger {
             .collect();
         Ok(Prediction {
             source,
+            task: self.task,
             labels: self.labels.clone(),
             clip,
             thresholds: self.thresholds.clone(),
@@ -341,9 +351,12 @@ impl Tagger {
     }
 
     fn calibrated(&self, logits: &[f32]) -> Result<Vec<f32>> {
-        let n = self.labels.len();
-        let matrix = ScoreMatrix::new(logits, logits.len() / n, n)?;
-        Ok(self.calibrator.probabilities(&matrix)?)
+        link::calibrated(self.task, &self.calibrator, logits, self.labels.len())
+    }
+
+    /// Multilabel (independent sigmoids) or multiclass (softmax).
+    pub fn task(&self) -> TaskKind {
+        self.task
     }
 
     fn input_shape(&self) -> InputShape {
@@ -415,7 +428,7 @@ impl Tagger {
             return Err(Error::config("dataset", "is empty: nothing to evaluate"));
         }
         let (logits, targets) = self.clip_logits(data)?;
-        let raw: Vec<f32> = logits.iter().map(|&z| train::sigmoid(z)).collect();
+        let raw = link::raw(self.task, &logits, self.labels.len());
         let calibrated = self.calibrated(&logits)?;
         let evaluation = evaluation(&raw, &calibrated, &targets, &self.labels)?;
         Ok((evaluation, raw, calibrated, targets))
@@ -561,6 +574,9 @@ impl TaggerBuilder {
         clip_pooling: ClipPooling => config.clip_pooling);
     setter!(/// Seed of initialisation, shuffling, splitting and augmentation.
         seed: u64 => config.seed);
+    setter!(/// Multilabel (default: independent sigmoids) or multiclass (softmax, one class per
+        /// clip). The task fixes head, loss and probabilities together.
+        task: TaskKind => config.task);
 
     /// Validates on this dataset instead of a split of the training data.
     pub fn validation(mut self, data: Dataset) -> Self {
@@ -643,6 +659,12 @@ impl TaggerBuilder {
 
         // Split: explicit validation set, or iterative stratification of the training data.
         let all_targets = targets_of(data, &labels)?;
+        if config.task == TaskKind::MultiClass {
+            check_one_class_each(data, &labels)?;
+            if let Some(v) = &self.validation {
+                check_one_class_each(v, &labels)?;
+            }
+        }
         let (train_idx, val_data_targets, val_clips): (
             Vec<usize>,
             Vec<f32>,
@@ -777,6 +799,11 @@ impl TaggerBuilder {
         let target_matrix = TargetMatrix::new(&val_targets, val_set.n_clips, n_labels)?;
         let calibrator = match config.calibration {
             CalibrationMethod::None => Calibrator::Identity,
+            CalibrationMethod::Temperature if config.task == TaskKind::MultiClass => {
+                Calibrator::Temperature {
+                    temperature: link::fit_softmax_temperature(&val_logits, &val_targets, n_labels),
+                }
+            }
             CalibrationMethod::Temperature => {
                 Calibrator::fit_temperature(
                     &logit_matrix,
@@ -789,7 +816,7 @@ impl TaggerBuilder {
                 Calibrator::fit_platt(&logit_matrix, &target_matrix, &PlattOptions::default())?.0
             }
         };
-        let calibrated = calibrator.probabilities(&logit_matrix)?;
+        let calibrated = link::calibrated(config.task, &calibrator, &val_logits, n_labels)?;
         let thresholds = if config.tune_thresholds {
             let probs = ScoreMatrix::new(&calibrated, val_set.n_clips, n_labels)?;
             best_f1_thresholds(&probs, &target_matrix)?
@@ -799,7 +826,7 @@ impl TaggerBuilder {
         } else {
             vec![0.5; n_labels]
         };
-        let raw: Vec<f32> = val_logits.iter().map(|&z| train::sigmoid(z)).collect();
+        let raw = link::raw(config.task, &val_logits, n_labels);
         let validation = evaluation(&raw, &calibrated, &val_targets, &labels)?;
         let summary = TrainSummary {
             config,
@@ -812,6 +839,7 @@ impl TaggerBuilder {
             device: format!("{device:?}"),
         };
         let tagger = Tagger {
+            task: summary.config.task,
             labels,
             pipeline,
             normalizer,
@@ -860,4 +888,30 @@ fn run_fingerprint(
         &floats(&val.targets),
         &clips(&val.clip_of),
     ]))
+}
+
+/// A multiclass task needs exactly one label per clip, and at least two classes.
+fn check_one_class_each(data: &Dataset, labels: &[String]) -> Result<()> {
+    if labels.len() < 2 {
+        return Err(Error::config(
+            "task",
+            format!(
+                "multiclass needs at least 2 classes, got {}; a yes/no question is a multilabel \
+                 task with one label",
+                labels.len()
+            ),
+        ));
+    }
+    if let Some(clip) = data.clips.iter().find(|c| c.labels.len() != 1) {
+        return Err(Error::config(
+            "task",
+            format!(
+                "multiclass needs exactly one label per clip; clip `{}` has {} ({:?})",
+                clip.id,
+                clip.labels.len(),
+                clip.labels
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -22,11 +22,13 @@ use sonotag_metrics::{
 };
 use sonotag_nn::augment::{Augmenter, MixupConfig, SpecAugmentConfig};
 use sonotag_nn::loss::BceWithLogits;
-use sonotag_nn::{Cnn, CnnConfig, MultiLabel, MultiLabelTargets, Task};
+use sonotag_nn::loss::SoftmaxCrossEntropy;
+use sonotag_nn::{ClassTargets, Cnn, CnnConfig, MultiClass, MultiLabel, MultiLabelTargets, Task};
 
 use crate::checkpoint::{self, CheckpointSpec};
-use crate::config::{ClipPooling, LossKind, PosWeight, TrainConfig};
+use crate::config::{ClipPooling, LossKind, PosWeight, TaskKind, TrainConfig};
 use crate::error::{Error, Result};
+use crate::link;
 use crate::prep::ClipFeatures;
 
 /// Serialises use of burn's process-global random source between training runs.
@@ -308,6 +310,12 @@ fn balanced_sampler(train: &SegmentSet, n_labels: usize) -> Result<WeightedIndex
         .map_err(|e| Error::config("balanced_sampling", format!("cannot weigh segments: {e}")))
 }
 
+/// The task being trained, with its loss.
+enum TrainTask {
+    Tags(MultiLabel),
+    Classes(MultiClass),
+}
+
 fn fresh_optimizer(config: &TrainConfig) -> ModuleOptimizer {
     AdamWConfig::new()
         .with_weight_decay(config.weight_decay)
@@ -332,7 +340,10 @@ pub(crate) fn fit(
     let train_device = device.clone().autodiff();
     let mut model = model_config
         .init_seeded(&train_device, config.seed)?
-        .with_output_bias(&MultiLabel::prior_bias(priors)?)?;
+        .with_output_bias(&match config.task {
+            TaskKind::MultiLabel => MultiLabel::prior_bias(priors)?,
+            TaskKind::MultiClass => MultiClass::prior_bias(priors)?,
+        })?;
 
     let mut loss = match config.loss {
         LossKind::Bce => BceWithLogits::<MultiLabelTargets>::new(),
@@ -344,7 +355,16 @@ pub(crate) fn fit(
     if config.label_smoothing > 0.0 {
         loss = loss.with_smoothing(f64::from(config.label_smoothing))?;
     }
-    let task = MultiLabel { loss };
+    let task = match config.task {
+        TaskKind::MultiLabel => TrainTask::Tags(MultiLabel { loss }),
+        TaskKind::MultiClass => {
+            let mut loss = SoftmaxCrossEntropy::new();
+            if config.label_smoothing > 0.0 {
+                loss = loss.with_smoothing(f64::from(config.label_smoothing))?;
+            }
+            TrainTask::Classes(MultiClass { loss })
+        }
+    };
     let mut optim = fresh_optimizer(config);
     // Shuffling and augmentation are reseeded every epoch from (seed, epoch), so a resumed
     // run draws exactly what an uninterrupted one would.
@@ -435,9 +455,7 @@ pub(crate) fn fit(
                 });
             }
             let x = shape.batch(&x_batch, &train_device);
-            let y = MultiLabelTargets::from_rows(&y_batch, n_labels, &train_device)?;
-            let (x, y) = augmenter.apply(x, y)?;
-            let logits = {
+            let forward = |x| {
                 // Dropout draws from burn's random source, one generator for the whole
                 // process: reseed it per step, and hold it while this step draws, so that a
                 // seeded run does not depend on other threads.
@@ -447,7 +465,18 @@ pub(crate) fn fit(
                 train_device.seed(step_seed(config.seed, step));
                 model.forward(x)
             };
-            let batch_loss = task.loss(logits, &y)?;
+            let batch_loss = match &task {
+                TrainTask::Tags(task) => {
+                    let y = MultiLabelTargets::from_rows(&y_batch, n_labels, &train_device)?;
+                    let (x, y) = augmenter.apply(x, y)?;
+                    task.loss(forward(x), &y)?
+                }
+                TrainTask::Classes(task) => {
+                    let y = ClassTargets::from_probabilities(&y_batch, n_labels, &train_device)?;
+                    let (x, y) = augmenter.apply(x, y)?;
+                    task.loss(forward(x), &y)?
+                }
+            };
             let value = f64::from(batch_loss.clone().into_scalar::<f32>());
             if !value.is_finite() {
                 return Err(Error::Diverged {
@@ -552,25 +581,20 @@ fn validate(
         });
     }
     let targets: Vec<u8> = val.targets.iter().map(|&t| u8::from(t >= 0.5)).collect();
-    let scores = ScoreMatrix::new(&logits, val.n_clips, n_labels)?;
+    let probs = link::raw(config.task, &logits, n_labels);
+    let scores = ScoreMatrix::new(&probs, val.n_clips, n_labels)?;
     let target_matrix = TargetMatrix::new(&targets, val.n_clips, n_labels)?;
     let ranking = ranking_metrics(&scores, &target_matrix)?;
-    let probs: Vec<f32> = logits.iter().map(|&z| sigmoid(z)).collect();
+    let loss = match config.task {
+        TaskKind::MultiLabel => nll_from_logits(&logits, &targets)?,
+        TaskKind::MultiClass => link::softmax_nll(&logits, &targets, n_labels, 1.0),
+    };
     Ok(Validation {
-        loss: nll_from_logits(&logits, &targets)?,
+        loss,
         macro_auc: ranking.roc_auc.macro_average,
         map: ranking.average_precision.macro_average,
         ece: calibration_error(&probs, &targets, 15)?.ece,
     })
-}
-
-pub(crate) fn sigmoid(z: f32) -> f32 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
 }
 
 #[cfg(test)]

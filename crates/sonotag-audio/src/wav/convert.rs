@@ -97,16 +97,24 @@ fn convert_block<F: Fn(&[u8]) -> f32>(
     }
 }
 
-/// Refuses NaN and infinite float samples, naming the first one.
+/// Refuses NaN and infinite float samples, naming the first one in file (interleaved) order.
 fn check_finite(channels: &[Vec<f32>]) -> Result<(), WavError> {
+    // The earliest frame wins. Later channels are searched only before the best frame so far,
+    // so at equal frames the lowest channel is kept.
+    let mut first: Option<(usize, usize)> = None;
     for (channel, ch) in channels.iter().enumerate() {
-        if let Some(frame) = ch.iter().position(|v| !v.is_finite()) {
-            return Err(WavError::NonFinite {
-                frame,
-                channel,
-                value: ch[frame],
-            });
+        let limit = first.map_or(ch.len(), |(frame, _)| frame);
+        if let Some(frame) = ch[..limit].iter().position(|v| !v.is_finite()) {
+            first = Some((frame, channel));
         }
     }
-    Ok(())
+    match first {
+        None => Ok(()),
+        Some((frame, channel)) => Err(WavError::NonFinite {
+            index: frame as u64 * channels.len() as u64 + channel as u64,
+            frame,
+            channel,
+            value: channels[channel][frame],
+        }),
+    }
 }

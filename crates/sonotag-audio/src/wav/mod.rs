@@ -2,8 +2,15 @@
 //!
 //! Samples come out as `f32` with libsndfile/soundfile's scaling: 8-bit PCM is unsigned,
 //! `(code - 128) / 128`; 16/24/32-bit PCM is `code / 2^(bits-1)` (the most negative code maps
-//! to exactly -1.0); 32-bit float is returned unchanged (NaN/inf are refused). A trailing
-//! partial frame in the data chunk is ignored, as libsndfile does.
+//! to exactly -1.0); 32-bit float is returned unchanged (NaN/inf are refused with
+//! [`WavError::NonFinite`]).
+//!
+//! Hostile or damaged input gives a typed [`WavError`], never a panic and never an allocation
+//! larger than the bytes actually present (docs/reliability.md lists the cases):
+//! a file cut short gives [`WavError::TruncatedHeader`] or, inside the samples (even mid-sample),
+//! [`WavError::Truncated`]. A `data` chunk whose declared size is fully present but not a
+//! whole number of frames is accepted and its trailing partial frame ignored, as libsndfile
+//! does: the file itself is complete, only its writer rounded oddly.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,6 +32,10 @@ use std::path::Path;
 pub use riff::SampleEncoding;
 
 use crate::error::{AudioError, WavError};
+
+/// Most channels a WAV file may declare ([`WavError::TooManyChannels`] above this): libsndfile's
+/// limit (`SF_MAX_CHANNELS`), far above any recording, so only corrupt headers are refused.
+pub const MAX_CHANNELS: u16 = 1024;
 
 /// A decoded WAV file: one `Vec<f32>` per channel, all of the same length.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +120,10 @@ fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
 }
 
 /// Decodes a WAV stream starting at the reader's current position.
+///
+/// # Errors
+/// A [`WavError`] for anything but a complete WAV stream in a supported encoding. The stream's
+/// length (found by seeking to its end) bounds every size field and so every allocation.
 pub fn decode_reader<R: Read + Seek>(mut r: R) -> Result<DecodedWav, WavError> {
     let layout = riff::scan(&mut r)?;
     r.seek(SeekFrom::Start(layout.data_offset))?;
@@ -129,6 +144,11 @@ pub fn decode_bytes(bytes: &[u8]) -> Result<DecodedWav, WavError> {
 }
 
 /// Decodes the WAV file at `path`; errors name the file.
+///
+/// # Errors
+/// [`AudioError::NotFound`], [`AudioError::IsDirectory`], [`AudioError::PermissionDenied`] or
+/// [`AudioError::Read`] when the file cannot be read, [`AudioError::Wav`] (with the
+/// [`WavError`]) when its contents cannot be decoded.
 pub fn decode_file(path: impl AsRef<Path>) -> Result<DecodedWav, AudioError> {
     let path = path.as_ref();
     if path.is_dir() {

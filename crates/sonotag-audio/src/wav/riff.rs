@@ -69,29 +69,40 @@ pub(crate) fn scan<R: Read + Seek>(r: &mut R) -> Result<Layout, WavError> {
     r.seek(SeekFrom::Start(base))?;
     let total = end.saturating_sub(base);
 
+    if total == 0 {
+        return Err(WavError::Empty);
+    }
     let mut header = [0u8; 12];
-    if total < 12 {
+    let n = total.min(12) as usize;
+    r.read_exact(&mut header[..n])?;
+    // Judge the magic on the bytes present, so that a file cut inside its RIFF header is
+    // reported as truncated, and text or other formats as "not a WAV file".
+    let magic = &header[..n.min(4)];
+    if magic == b"RIFX" {
+        return Err(WavError::Unsupported("big-endian RIFX".into()));
+    }
+    if magic == b"RF64" {
+        return Err(WavError::Unsupported("RF64 (64-bit WAV)".into()));
+    }
+    if !b"RIFF".starts_with(magic) {
         return Err(WavError::NotWav(format!(
-            "{total} bytes, too short for a RIFF header"
+            "starts with {}, not \"RIFF\"",
+            show_id(magic)
         )));
     }
-    r.read_exact(&mut header)?;
-    match &header[0..4] {
-        b"RIFF" => {}
-        b"RIFX" => return Err(WavError::Unsupported("big-endian RIFX".into())),
-        b"RF64" => return Err(WavError::Unsupported("RF64 (64-bit WAV)".into())),
-        other => {
-            return Err(WavError::NotWav(format!(
-                "starts with {}, not \"RIFF\"",
-                show_id(other)
-            )));
-        }
-    }
-    if &header[8..12] != b"WAVE" {
+    if n > 8 && !b"WAVE".starts_with(&header[8..n]) {
         return Err(WavError::NotWav(format!(
             "RIFF form type is {}, not \"WAVE\"",
-            show_id(&header[8..12])
+            show_id(&header[8..n])
         )));
+    }
+    if n < 12 {
+        return Err(WavError::TruncatedHeader {
+            part: "RIFF header".into(),
+            offset: 0,
+            needed: 12,
+            available: total,
+        });
     }
 
     let mut fmt: Option<Vec<u8>> = None;
@@ -118,9 +129,12 @@ pub(crate) fn scan<R: Read + Seek>(r: &mut R) -> Result<Layout, WavError> {
             }
             b"fmt " if fmt.is_none() => {
                 if size > available {
-                    return Err(WavError::Malformed(format!(
-                        "fmt chunk declares {size} bytes but only {available} follow"
-                    )));
+                    return Err(WavError::TruncatedHeader {
+                        part: "\"fmt \" chunk".into(),
+                        offset: body,
+                        needed: size,
+                        available,
+                    });
                 }
                 if size > MAX_FMT_LEN {
                     return Err(WavError::Malformed(format!(
@@ -137,10 +151,12 @@ pub(crate) fn scan<R: Read + Seek>(r: &mut R) -> Result<Layout, WavError> {
                         // Trailing junk after the audio: ignore, as libsndfile does.
                         break;
                     }
-                    return Err(WavError::Malformed(format!(
-                        "chunk {} at byte {pos} declares {size} bytes but only {available} follow",
-                        show_id(&id)
-                    )));
+                    return Err(WavError::TruncatedHeader {
+                        part: format!("{} chunk", show_id(&id)),
+                        offset: body,
+                        needed: size,
+                        available,
+                    });
                 }
             }
         }
@@ -151,9 +167,17 @@ pub(crate) fn scan<R: Read + Seek>(r: &mut R) -> Result<Layout, WavError> {
         pos = body + size + (size & 1);
     }
 
-    let fmt = fmt.ok_or_else(|| WavError::Malformed("no fmt chunk".into()))?;
-    let (data_offset, data_len) =
-        data.ok_or_else(|| WavError::Malformed("no data chunk".into()))?;
+    if (fmt.is_none() || data.is_none()) && pos < total {
+        // 1 to 7 bytes left: the file was cut inside a chunk header.
+        return Err(WavError::TruncatedHeader {
+            part: "chunk header".into(),
+            offset: pos,
+            needed: 8,
+            available: total - pos,
+        });
+    }
+    let fmt = fmt.ok_or(WavError::MissingChunk { chunk: "fmt " })?;
+    let (data_offset, data_len) = data.ok_or(WavError::MissingChunk { chunk: "data" })?;
     let (channels, sample_rate, encoding, block_align) = parse_fmt(&fmt)?;
     Ok(Layout {
         channels,
@@ -208,6 +232,12 @@ fn parse_fmt(b: &[u8]) -> Result<(usize, u32, SampleEncoding, usize), WavError> 
     if channels == 0 {
         return Err(WavError::ZeroChannels);
     }
+    if channels > usize::from(super::MAX_CHANNELS) {
+        return Err(WavError::TooManyChannels {
+            channels: u16_at(2),
+            max: super::MAX_CHANNELS,
+        });
+    }
     if sample_rate == 0 {
         return Err(WavError::ZeroSampleRate);
     }
@@ -218,9 +248,19 @@ fn parse_fmt(b: &[u8]) -> Result<(usize, u32, SampleEncoding, usize), WavError> 
         (FORMAT_PCM, 16) => SampleEncoding::PcmI16,
         (FORMAT_PCM, 24) => SampleEncoding::PcmI24,
         (FORMAT_PCM, 32) => SampleEncoding::PcmI32,
-        (FORMAT_PCM, n) => return Err(WavError::Unsupported(format!("{n}-bit integer PCM"))),
+        (FORMAT_PCM, bits) => {
+            return Err(WavError::UnsupportedBitDepth {
+                format: "integer PCM",
+                bits,
+            });
+        }
         (FORMAT_IEEE_FLOAT, 32) => SampleEncoding::Float32,
-        (FORMAT_IEEE_FLOAT, n) => return Err(WavError::Unsupported(format!("{n}-bit IEEE float"))),
+        (FORMAT_IEEE_FLOAT, bits) => {
+            return Err(WavError::UnsupportedBitDepth {
+                format: "IEEE float",
+                bits,
+            });
+        }
         (other, _) => {
             let what = format_name(other);
             let prefix = if extensible {

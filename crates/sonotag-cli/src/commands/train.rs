@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sonotag::dataset::Dataset;
-use sonotag::{CalibrationMethod, LossKind, ModelSpec, PosWeight, PresetName, Tagger, TrainEvent};
+use sonotag::{
+    CalibrationMethod, LossKind, ModelSpec, PosWeight, PresetName, Tagger, TaskKind, TrainEvent,
+};
 
 /// Arguments of `sonotag train` (they mirror the library's builder).
 #[derive(Debug, clap::Args)]
@@ -43,6 +45,9 @@ pub struct Args {
     /// Positive-class weighting: none or auto.
     #[arg(long, default_value = "none")]
     pos_weight: String,
+    /// Task: multilabel (any subset of labels per clip) or multiclass (exactly one).
+    #[arg(long, default_value = "multilabel")]
+    task: String,
     /// Focal loss with this gamma instead of BCE (an alternative to --pos-weight).
     #[arg(long)]
     focal_gamma: Option<f64>,
@@ -103,6 +108,15 @@ pub fn run(args: Args) -> Result<(), String> {
             ));
         }
     };
+    let task = match args.task.as_str() {
+        "multilabel" => TaskKind::MultiLabel,
+        "multiclass" => TaskKind::MultiClass,
+        other => {
+            return Err(format!(
+                "--task: unknown task `{other}` (multilabel, multiclass)"
+            ));
+        }
+    };
     let preset = PresetName::parse(&args.model).map_err(err)?;
     let data = Dataset::from_manifest(&args.manifest).map_err(err)?;
     let mut builder = Tagger::builder()
@@ -119,6 +133,7 @@ pub fn run(args: Args) -> Result<(), String> {
         .calibration(calibration)
         .tune_thresholds(args.tune_thresholds)
         .seed(args.seed)
+        .task(task)
         .balanced_sampling(args.balanced_sampling)
         .resume(args.resume)
         .on_event(progress_reporter());

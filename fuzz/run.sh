@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Re-runs a cargo-fuzz target for N seconds on one core, starting from the committed corpus.
+#
+#   fuzz/run.sh [TARGET] [SECONDS] [extra libFuzzer flags...]
+#   fuzz/run.sh                      # wav_decode for 60 s
+#   fuzz/run.sh wav_decode 900       # 15 minutes, as recorded in docs/reliability.md
+#
+# Needs cargo-fuzz (`cargo install cargo-fuzz`). cargo-fuzz passes nightly-only flags
+# (-Zsanitizer=address); on the stable toolchain RUSTC_BOOTSTRAP=1 unlocks them, on nightly
+# it is harmless. New interesting inputs go to fuzz/target/work-corpus/TARGET (ignored by
+# git); the committed seeds in fuzz/corpus/TARGET are only read. A crash leaves its input in
+# fuzz/artifacts/TARGET/ (ignored too): reproduce it with
+#   RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET fuzz/artifacts/TARGET/crash-...
+# then add a regression test (tests/hostile_wav.rs) before fixing it.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+target=${1:-wav_decode}
+secs=${2:-60}
+shift $(( $# < 2 ? $# : 2 ))
+
+work="target/work-corpus/$target"
+mkdir -p "$work" "artifacts/$target"
+
+# A dictionary of format tokens (chunk ids, tags) per target, or per format family.
+dict=()
+if [[ -f "$target.dict" ]]; then
+  dict=(-dict="$target.dict")
+elif [[ "$target" == wav_* ]]; then
+  dict=(-dict=wav.dict)
+fi
+
+# One in-process libFuzzer job (its default; `-jobs=1` would only move its output into a
+# fuzz-0.log file), at low priority so builds on the same machine keep their cores.
+# -malloc_limit_mb: inputs are at most a few tens of KB, so any single allocation above 64 MB
+# means a size field was trusted; libFuzzer reports it as a crash.
+RUSTC_BOOTSTRAP=1 exec nice -n 10 cargo fuzz run "$target" "$work" "corpus/$target" -- \
+  -max_total_time="$secs" -malloc_limit_mb=64 -rss_limit_mb=1024 -print_final_stats=1 \
+  "${dict[@]}" "$@"
