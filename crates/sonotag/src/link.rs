@@ -8,11 +8,8 @@ use crate::config::TaskKind;
 use crate::error::{Error, Result};
 
 /// Uncalibrated probabilities of row-major `logits` with `n` columns.
-pub(crate) fn raw(task: TaskKind, logits: &[f32], n: usize) -> Vec<f32> {
-    match task {
-        TaskKind::MultiLabel => logits.iter().map(|&z| sigmoid(z)).collect(),
-        TaskKind::MultiClass => softmax_rows(logits, n, 1.0),
-    }
+pub(crate) fn raw(task: TaskKind, logits: &[f32], n: usize) -> Result<Vec<f32>> {
+    calibrated(task, &Calibrator::Identity, logits, n)
 }
 
 /// Calibrated probabilities of row-major `logits` with `n` columns.
@@ -101,15 +98,6 @@ pub(crate) fn fit_softmax_temperature(logits: &[f32], targets: &[u8], n: usize) 
         }
     }
     ((lo + hi) / 2.0).exp()
-}
-
-pub(crate) fn sigmoid(z: f32) -> f32 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
 }
 
 #[cfg(test)]

@@ -428,7 +428,7 @@ impl Tagger {
             return Err(Error::config("dataset", "is empty: nothing to evaluate"));
         }
         let (logits, targets) = self.clip_logits(data)?;
-        let raw = link::raw(self.task, &logits, self.labels.len());
+        let raw = link::raw(self.task, &logits, self.labels.len())?;
         let calibrated = self.calibrated(&logits)?;
         let evaluation = evaluation(&raw, &calibrated, &targets, &self.labels)?;
         Ok((evaluation, raw, calibrated, targets))
@@ -826,7 +826,7 @@ impl TaggerBuilder {
         } else {
             vec![0.5; n_labels]
         };
-        let raw = link::raw(config.task, &val_logits, n_labels);
+        let raw = link::raw(config.task, &val_logits, n_labels)?;
         let validation = evaluation(&raw, &calibrated, &val_targets, &labels)?;
         let summary = TrainSummary {
             config,

@@ -581,7 +581,7 @@ fn validate(
         });
     }
     let targets: Vec<u8> = val.targets.iter().map(|&t| u8::from(t >= 0.5)).collect();
-    let probs = link::raw(config.task, &logits, n_labels);
+    let probs = link::raw(config.task, &logits, n_labels)?;
     let scores = ScoreMatrix::new(&probs, val.n_clips, n_labels)?;
     let target_matrix = TargetMatrix::new(&targets, val.n_clips, n_labels)?;
     let ranking = ranking_metrics(&scores, &target_matrix)?;
