@@ -450,3 +450,23 @@ fn multiclass_refuses_multilabel_only_settings_and_data() {
     );
     assert!(err.to_string().contains("synthetic-"), "{err}");
 }
+
+#[test]
+fn features_spilled_to_disk_train_exactly_like_features_in_memory() {
+    let train = data(40, 16);
+    let run = |limit: usize| {
+        small_builder()
+            .epochs(1)
+            .feature_memory_limit(limit)
+            .train(&train)
+            .unwrap()
+            .1
+            .summary
+            .history
+            .iter()
+            .map(|m| (m.train_loss, m.val_loss))
+            .collect::<Vec<_>>()
+    };
+    // 100 KB holds about 4 one-second segments: the rest goes to the temporary file.
+    assert_eq!(run(100_000), run(usize::MAX));
+}

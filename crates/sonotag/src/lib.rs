@@ -37,6 +37,7 @@ pub mod persist;
 pub mod prep;
 pub mod report;
 pub mod split;
+mod store;
 pub mod synthetic;
 mod tagger;
 mod train;

@@ -176,6 +176,15 @@ impl FeaturePipeline {
         Ok(ClipFeatures { segments })
     }
 
+    /// Adds one (training) segment to a normaliser fit.
+    pub(crate) fn fit_update(
+        &self,
+        fit: &mut NormalizerFit,
+        segment: &SegmentFeatures,
+    ) -> Result<()> {
+        Ok(fit.update(&self.as_log_mel(segment.mel.clone())?)?)
+    }
+
     /// Fits the z-score normaliser on these (training) clips.
     pub fn fit_normalizer(&self, clips: &[ClipFeatures]) -> Result<Normalizer> {
         let mut fit = NormalizerFit::new(self.n_mels());

@@ -7,7 +7,7 @@ use std::time::Instant;
 use burn::tensor::Device;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sonotag_audio::{MelConfig, Normalizer, SegmentConfig};
+use sonotag_audio::{MelConfig, Normalizer, NormalizerFit, SegmentConfig};
 use sonotag_metrics::{
     Calibrator, MetricsReport, PlattOptions, ReportOptions, ScoreMatrix, TargetMatrix,
     TemperatureOptions, best_f1_thresholds, metrics_report,
@@ -24,7 +24,13 @@ use crate::error::{Error, Result};
 use crate::link;
 use crate::persist::{self, ModelCard, WeightsRef};
 use crate::prep::{ClipFeatures, FeatureConfig, FeaturePipeline};
-use crate::train::{self, EpochMetrics, InputShape, SegmentSet, TrainEvent};
+use crate::store::SegmentStore;
+use crate::train::{self, EpochMetrics, InputShape, SegmentSet, TrainEvent, TrainSegments};
+
+/// Training features held in memory before they spill to disk, by default.
+const DEFAULT_FEATURE_MEMORY: usize = 2 << 30;
+/// Clips whose features are computed together (in parallel) before joining the store.
+const FEATURE_CHUNK: usize = 256;
 
 /// A summary of training, stored with the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -501,6 +507,7 @@ pub struct TaggerBuilder {
     feature_cache: Option<std::path::PathBuf>,
     checkpoint_dir: Option<std::path::PathBuf>,
     resume: bool,
+    feature_memory_limit: Option<usize>,
 }
 
 impl std::fmt::Debug for TaggerBuilder {
@@ -595,6 +602,13 @@ impl TaggerBuilder {
     /// are recomputed, never trusted.
     pub fn feature_cache(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.feature_cache = Some(dir.into());
+        self
+    }
+
+    /// Keeps at most about `bytes` of training features in memory (default 2 GiB); beyond
+    /// that they live in an anonymous temporary file and are read back batch by batch.
+    pub fn feature_memory_limit(mut self, bytes: usize) -> Self {
+        self.feature_memory_limit = Some(bytes);
         self
     }
 
@@ -712,24 +726,49 @@ impl TaggerBuilder {
             .as_deref()
             .map(|dir| FeatureCache::new(dir, pipeline.config()))
             .transpose()?;
-        let mut train_features = pipeline.clips_cached(
-            train_idx.par_iter().map(|&i| {
-                let c = &data.clips[i];
-                (&c.samples[..], c.sample_rate)
-            }),
-            cache.as_ref(),
-        )?;
+        // Training features are computed a chunk of clips at a time (in parallel within the
+        // chunk) into a store that keeps them in memory up to the limit, then on disk; the
+        // normaliser is fitted on the way, on the training split only.
+        let mut store = SegmentStore::new(
+            pipeline.n_mels() * pipeline.n_frames(),
+            self.feature_memory_limit.unwrap_or(DEFAULT_FEATURE_MEMORY),
+        );
+        let mut fit = NormalizerFit::new(pipeline.n_mels());
+        let mut clip_of = Vec::new();
+        for (c, chunk) in train_idx.chunks(FEATURE_CHUNK).enumerate() {
+            let features = pipeline.clips_cached(
+                chunk.par_iter().map(|&i| {
+                    let c = &data.clips[i];
+                    (&c.samples[..], c.sample_rate)
+                }),
+                cache.as_ref(),
+            )?;
+            for (k, clip) in features.iter().enumerate() {
+                for segment in &clip.segments {
+                    pipeline.fit_update(&mut fit, segment)?;
+                    store.push(&segment.mel)?;
+                    clip_of.push(c * FEATURE_CHUNK + k);
+                }
+            }
+        }
+        store.seal()?;
+        debug_assert_eq!(store.len(), clip_of.len());
+        let normalizer = fit.finish(1e-3)?;
         let mut val_features = pipeline.clips_cached(
             val_clips
                 .par_iter()
                 .map(|c| (&c.samples[..], c.sample_rate)),
             cache.as_ref(),
         )?;
-        // Fitted on the training split only, then applied unchanged to validation and inference.
-        let normalizer = pipeline.fit_normalizer(&train_features)?;
-        pipeline.normalize(&normalizer, &mut train_features)?;
         pipeline.normalize(&normalizer, &mut val_features)?;
-        let train_set = SegmentSet::new(&train_features, train_targets);
+        let train_set = TrainSegments {
+            store,
+            normalizer: normalizer.clone(),
+            n_mels: pipeline.n_mels(),
+            clip_of,
+            targets: train_targets,
+            n_clips: train_idx.len(),
+        };
         let val_set = SegmentSet::new(&val_features, val_data_targets);
 
         let priors: Vec<f64> = (0..n_labels)
@@ -866,7 +905,7 @@ fn run_fingerprint(
     labels: &[String],
     pipeline: &FeaturePipeline,
     model: &CnnConfig,
-    train: &SegmentSet,
+    train: &TrainSegments,
     val: &SegmentSet,
 ) -> Result<String> {
     let settings =
@@ -881,7 +920,7 @@ fn run_fingerprint(
         |v: &[usize]| -> Vec<u8> { v.iter().flat_map(|c| (*c as u64).to_le_bytes()).collect() };
     Ok(crate::checkpoint::fingerprint(&[
         &settings,
-        &floats(&train.x),
+        &train.store.digest(),
         &floats(&train.targets),
         &clips(&train.clip_of),
         &floats(&val.x),

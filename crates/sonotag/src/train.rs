@@ -30,6 +30,8 @@ use crate::config::{ClipPooling, LossKind, PosWeight, TaskKind, TrainConfig};
 use crate::error::{Error, Result};
 use crate::link;
 use crate::prep::ClipFeatures;
+use crate::store::SegmentStore;
+use sonotag_audio::Normalizer;
 
 /// Serialises use of burn's process-global random source between training runs.
 static BURN_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -136,7 +138,22 @@ impl SegmentSet {
             n_clips: clips.len(),
         }
     }
+}
 
+/// Training segments: stored as computed (within a memory limit, then on disk) and
+/// normalised as batches are read.
+pub(crate) struct TrainSegments {
+    pub store: SegmentStore,
+    pub normalizer: Normalizer,
+    pub n_mels: usize,
+    /// The clip each segment belongs to.
+    pub clip_of: Vec<usize>,
+    /// `[n_clips][n_labels]` 0/1 targets.
+    pub targets: Vec<f32>,
+    pub n_clips: usize,
+}
+
+impl TrainSegments {
     pub fn n_segments(&self) -> usize {
         self.clip_of.len()
     }
@@ -278,8 +295,12 @@ pub(crate) fn pos_weights(
 
 /// Sampling weights that balance the labels: each segment gets the inverse frequency (in
 /// clips) of its clip's rarest label; clips without any label count as one more class.
-fn balanced_sampler(train: &SegmentSet, n_labels: usize) -> Result<WeightedIndex<f64>> {
-    let rows: Vec<&[f32]> = train.targets.chunks(n_labels.max(1)).collect();
+fn balanced_sampler(
+    targets: &[f32],
+    clip_of: &[usize],
+    n_labels: usize,
+) -> Result<WeightedIndex<f64>> {
+    let rows: Vec<&[f32]> = targets.chunks(n_labels.max(1)).collect();
     let mut counts = vec![0usize; n_labels + 1];
     for row in &rows {
         let mut any = false;
@@ -306,7 +327,7 @@ fn balanced_sampler(train: &SegmentSet, n_labels: usize) -> Result<WeightedIndex
             1.0 / rarest.max(1) as f64
         })
         .collect();
-    WeightedIndex::new(train.clip_of.iter().map(|&c| clip_weight[c]))
+    WeightedIndex::new(clip_of.iter().map(|&c| clip_weight[c]))
         .map_err(|e| Error::config("balanced_sampling", format!("cannot weigh segments: {e}")))
 }
 
@@ -328,7 +349,7 @@ fn fresh_optimizer(config: &TrainConfig) -> ModuleOptimizer {
 pub(crate) fn fit(
     model_config: &CnnConfig,
     priors: &[f64],
-    train: &SegmentSet,
+    train: &TrainSegments,
     val: &SegmentSet,
     shape: InputShape,
     config: &TrainConfig,
@@ -387,7 +408,7 @@ pub(crate) fn fit(
     });
     let mut order: Vec<usize> = (0..n_segments).collect();
     let sampler = if config.balanced_sampling {
-        Some(balanced_sampler(train, n_labels)?)
+        Some(balanced_sampler(&train.targets, &train.clip_of, n_labels)?)
     } else {
         None
     };
@@ -443,7 +464,9 @@ pub(crate) fn fit(
             x_batch.clear();
             y_batch.clear();
             for &i in indices {
-                x_batch.extend_from_slice(&train.x[i * shape.len()..(i + 1) * shape.len()]);
+                train
+                    .store
+                    .read_normalized(i, &train.normalizer, train.n_mels, &mut x_batch)?;
                 let clip = train.clip_of[i];
                 y_batch.extend_from_slice(&train.targets[clip * n_labels..(clip + 1) * n_labels]);
             }
@@ -609,13 +632,8 @@ mod tests {
             targets.extend([0.0, 1.0]);
         }
         targets.extend([0.0, 0.0]);
-        let set = SegmentSet {
-            x: Vec::new(),
-            clip_of: (0..11).collect(),
-            targets,
-            n_clips: 11,
-        };
-        let weights = balanced_sampler(&set, 2).unwrap();
+        let clip_of: Vec<usize> = (0..11).collect();
+        let weights = balanced_sampler(&targets, &clip_of, 2).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut drawn = [0usize; 3];
         for _ in 0..30_000 {
