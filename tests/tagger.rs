@@ -470,3 +470,28 @@ fn features_spilled_to_disk_train_exactly_like_features_in_memory() {
     // 100 KB holds about 4 one-second segments: the rest goes to the temporary file.
     assert_eq!(run(100_000), run(usize::MAX));
 }
+
+#[test]
+fn divergence_stops_training_naming_epoch_and_batch_and_writes_no_checkpoint() {
+    let train = data(40, 17);
+    let dir = tempfile::tempdir().unwrap();
+    // An absurd learning rate blows the weights up after the first step.
+    let err = small_builder()
+        .epochs(3)
+        .learning_rate(1e30)
+        .schedule(sonotag::Schedule::Constant)
+        .checkpoint_dir(dir.path())
+        .train(&train)
+        .unwrap_err();
+    match &err {
+        Error::Diverged { epoch, batch, .. } => {
+            assert_eq!(*epoch, 1, "{err}");
+            assert!(*batch >= 1, "{err}");
+        }
+        other => panic!("expected a divergence error, got {other:?}"),
+    }
+    let message = err.to_string();
+    assert!(message.contains("epoch 1, batch"), "{message}");
+    // No epoch completed, so no checkpoint claims one.
+    assert!(!dir.path().join("checkpoint.json").exists());
+}

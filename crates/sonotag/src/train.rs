@@ -227,6 +227,15 @@ pub(crate) fn segment_logits(
             .map_err(|e| Error::Backend {
                 reason: format!("reading logits: {e:?}"),
             })?;
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            // Only damaged or diverged weights get here; never hand out NaN probabilities.
+            return Err(Error::Backend {
+                reason: format!(
+                    "the network produced a non-finite logit ({bad}): its weights are damaged \
+                     or training diverged"
+                ),
+            });
+        }
         out.extend(values);
     }
     Ok(out)
@@ -524,7 +533,15 @@ pub(crate) fn fit(
         }
 
         let eval_model = model.valid();
-        let metrics = validate(&eval_model, val, shape, config)?;
+        let metrics = validate(&eval_model, val, shape, config).map_err(|e| match e {
+            // A non-finite validation logit: the weights diverged during this epoch.
+            Error::Backend { reason } => Error::Diverged {
+                epoch,
+                batch: batches,
+                what: format!("after the epoch's last batch, in validation: {reason}"),
+            },
+            other => other,
+        })?;
         let report = EpochMetrics {
             epoch,
             train_loss: loss_sum / batches.max(1) as f64,
