@@ -12,6 +12,7 @@ use sonotag_metrics::{
     Calibrator, MetricsReport, PlattOptions, ReportOptions, ScoreMatrix, TargetMatrix,
     TemperatureOptions, best_f1_thresholds, metrics_report,
 };
+use sonotag_nn::fused::FusedCnn;
 use sonotag_nn::{Cnn, CnnConfig};
 
 use crate::cache::FeatureCache;
@@ -172,6 +173,8 @@ pub struct Tagger {
     normalizer: Normalizer,
     model_config: CnnConfig,
     model: Cnn,
+    /// The model with batch norm folded, on the CPU NHWC engine: what predictions run on.
+    fused: Option<FusedCnn>,
     task: TaskKind,
     calibrator: Calibrator,
     thresholds: Vec<f32>,
@@ -274,6 +277,7 @@ impl Tagger {
             labels: card.labels,
             normalizer: card.normalizer,
             model_config: card.model,
+            fused: fuse(&model),
             model,
             task: card.task,
             calibrator: card.calibrator,
@@ -331,7 +335,13 @@ impl Tagger {
 
     fn predict_features(&self, source: String, features: ClipFeatures) -> Result<Prediction> {
         let set = SegmentSet::new(std::slice::from_ref(&features), Vec::new());
-        let logits = train::segment_logits(&self.model, &set.x, self.input_shape(), 64)?;
+        let logits = train::segment_logits(
+            &self.model,
+            self.fused.as_ref(),
+            &set.x,
+            self.input_shape(),
+            64,
+        )?;
         let n = self.labels.len();
         let pooled = train::pool_clips(&logits, &set.clip_of, 1, n, self.clip_pooling);
         let segment_probs = self.calibrated(&logits)?;
@@ -384,6 +394,7 @@ impl Tagger {
         let set = SegmentSet::new(&features, Vec::new());
         let logits = train::clip_logits(
             &self.model,
+            self.fused.as_ref(),
             &set.x,
             &set.clip_of,
             set.n_clips,
@@ -820,8 +831,10 @@ impl TaggerBuilder {
         )?;
 
         // Calibrate and tune thresholds on validation clip logits of the kept model.
+        let fused = fuse(&fitted.model);
         let val_logits = train::clip_logits(
             &fitted.model,
+            fused.as_ref(),
             &val_set.x,
             &val_set.clip_of,
             val_set.n_clips,
@@ -884,6 +897,7 @@ impl TaggerBuilder {
             normalizer,
             model_config,
             model: fitted.model,
+            fused,
             calibrator,
             thresholds,
             clip_pooling: summary.config.clip_pooling,
@@ -953,4 +967,10 @@ fn check_one_class_each(data: &Dataset, labels: &[String]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The batch-norm-folded twin of `model` that predictions run on (about 3x faster on the CPU;
+/// see docs/benchmarks.md); `None` (plain burn inference) for a network it cannot fold.
+fn fuse(model: &Cnn) -> Option<FusedCnn> {
+    FusedCnn::new(model).ok()
 }

@@ -21,6 +21,7 @@ use sonotag_metrics::{
     ScoreMatrix, TargetMatrix, calibration_error, nll_from_logits, ranking_metrics,
 };
 use sonotag_nn::augment::{Augmenter, MixupConfig, SpecAugmentConfig};
+use sonotag_nn::fused::FusedCnn;
 use sonotag_nn::loss::BceWithLogits;
 use sonotag_nn::loss::SoftmaxCrossEntropy;
 use sonotag_nn::{ClassTargets, Cnn, CnnConfig, MultiClass, MultiLabel, MultiLabelTargets, Task};
@@ -188,10 +189,12 @@ pub(crate) struct Fitted {
     pub best_epoch: usize,
 }
 
-/// Segment logits of `set` under `model` (inference mode), pooled to clip logits
-/// `[n_clips][n_labels]`.
+/// Segment logits of `set` under `model` (inference mode; through `fused`, its batch-norm
+/// folded twin, when given), pooled to clip logits `[n_clips][n_labels]`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn clip_logits(
     model: &Cnn,
+    fused: Option<&FusedCnn>,
     x: &[f32],
     clip_of: &[usize],
     n_clips: usize,
@@ -199,7 +202,7 @@ pub(crate) fn clip_logits(
     pooling: ClipPooling,
     batch_size: usize,
 ) -> Result<Vec<f32>> {
-    let segment_logits = segment_logits(model, x, shape, batch_size)?;
+    let segment_logits = segment_logits(model, fused, x, shape, batch_size)?;
     let n_labels = model.n_outputs();
     Ok(pool_clips(
         &segment_logits,
@@ -213,6 +216,7 @@ pub(crate) fn clip_logits(
 /// Logits `[n_segments][n_labels]` of the segments in `x`.
 pub(crate) fn segment_logits(
     model: &Cnn,
+    fused: Option<&FusedCnn>,
     x: &[f32],
     shape: InputShape,
     batch_size: usize,
@@ -220,7 +224,11 @@ pub(crate) fn segment_logits(
     let device = model.device();
     let mut out = Vec::with_capacity(x.len() / shape.len() * model.n_outputs());
     for chunk in x.chunks(shape.len() * batch_size.max(1)) {
-        let logits = model.try_forward(shape.batch(chunk, &device))?;
+        let input = shape.batch(chunk, &device);
+        let logits = match fused {
+            Some(fused) => fused.try_forward(input)?,
+            None => model.try_forward(input)?,
+        };
         let values = logits
             .into_data()
             .try_into_vec::<f32>()
@@ -606,6 +614,7 @@ fn validate(
     let n_labels = model.n_outputs();
     let logits = clip_logits(
         model,
+        None,
         &val.x,
         &val.clip_of,
         val.n_clips,
