@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         Some(path) => PathBuf::from(path),
         None => {
             let config = SyntheticConfig {
-                n_clips: 200,
+                n_clips: 400,
                 seed: 11,
                 ..Default::default()
             };
@@ -46,9 +46,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("{} clips, labels {:?}", data.len(), data.labels());
 
     let (tagger, report) = Tagger::builder()
-        .model(ModelSpec::Preset(PresetName::Tiny))
-        .epochs(4)
-        .learning_rate(3e-3)
+        .model(ModelSpec::Custom(
+            CnnConfig::new(vec![16, 32, 64], data.labels().len())
+                .with_head(HeadConfig::new().with_pool(HeadPool::MeanMaxTime)),
+        ))
+        .epochs(8)
+        .learning_rate(5e-3)
         // A second run over the same audio reads its features from here.
         .feature_cache(scratch.join("feature-cache"))
         .on_event(|event| {
