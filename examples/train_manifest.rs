@@ -12,8 +12,9 @@ use std::error::Error;
 use std::path::PathBuf;
 
 use sonotag::dataset::Dataset;
+use sonotag::nn::{CnnConfig, HeadConfig, HeadPool};
 use sonotag::synthetic::SyntheticConfig;
-use sonotag::{ModelSpec, PresetName, Tagger, TrainEvent};
+use sonotag::{ModelSpec, Tagger, TrainEvent};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
