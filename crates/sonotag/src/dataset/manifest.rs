@@ -76,15 +76,8 @@ impl Manifest {
             .flexible(false)
             .trim(csv::Trim::All)
             .from_reader(body);
-        // Line numbers from byte offsets, skipping the terminator the parser may stop inside
-        // (between CR and LF), so CRLF and LF files number lines alike.
-        let line_at = |byte: u64| {
-            let mut at = (byte as usize).min(body.len());
-            while at < body.len() && matches!(body[at], b'\r' | b'\n') {
-                at += 1;
-            }
-            1 + body[..at].iter().filter(|&&b| b == b'\n').count() as u64
-        };
+        let lines = std::cell::RefCell::new(LineCounter::new(body));
+        let line_at = |byte: u64| lines.borrow_mut().line_at(byte);
         let bad = |line: u64, message: String| DatasetError::Manifest {
             path: source.clone(),
             line,
@@ -155,6 +148,58 @@ impl Manifest {
     }
 }
 
+/// 1-based line numbers of byte offsets, counting line breaks as the CSV parser does (LF,
+/// CRLF and a lone CR each end a line). Offsets come in increasing order, so each call only
+/// scans the bytes since the previous one: linear in the manifest's size overall.
+struct LineCounter<'a> {
+    body: &'a [u8],
+    /// Bytes before `pos` hold `breaks` line breaks; `pos` never splits a CRLF.
+    pos: usize,
+    breaks: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(body: &'a [u8]) -> Self {
+        Self {
+            body,
+            pos: 0,
+            breaks: 0,
+        }
+    }
+
+    fn line_at(&mut self, byte: u64) -> u64 {
+        // Skip the terminator the parser may stop inside (between CR and LF), so CRLF, CR and
+        // LF files number lines alike.
+        let mut at = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.body.len());
+        while at < self.body.len() && matches!(self.body[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        if at < self.pos {
+            self.pos = 0;
+            self.breaks = 0;
+        }
+        let span = &self.body[self.pos..at];
+        let mut i = 0;
+        while i < span.len() {
+            match span[i] {
+                b'\r' => {
+                    self.breaks += 1;
+                    if span.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                }
+                b'\n' => self.breaks += 1,
+                _ => {}
+            }
+            i += 1;
+        }
+        self.pos = at;
+        1 + self.breaks
+    }
+}
+
 /// Splits a `;`-separated labels cell; an empty cell means no label.
 fn parse_labels(cell: &str) -> Result<Vec<String>, String> {
     if cell.trim().is_empty() {
@@ -212,6 +257,32 @@ mod tests {
             DatasetError::Manifest { line, .. } => line,
             other => panic!("unexpected error {other}"),
         }
+    }
+
+    #[test]
+    fn lone_cr_line_ends_number_lines_like_lf() {
+        // Found by fuzzing: a lone CR ends a record for the CSV parser, so it ends a line too.
+        let m = parse("path,labels\ra.wav,x\rb.wav,\r\nc.wav,y\n").unwrap();
+        let lines: Vec<u64> = m.entries.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3, 4]);
+        let err = parse("path,labels\ra.wav,x\ra.wav,y\r").unwrap_err();
+        assert_eq!(line_of(err), 3);
+    }
+
+    #[test]
+    fn line_numbers_stay_right_over_many_rows() {
+        let mut text = String::from("path,labels\n");
+        for i in 0..5000 {
+            text.push_str(&format!("clip{i}.wav,a\n"));
+        }
+        text.push_str("clip7.wav,a\n");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(line_of(err), 5002);
+        assert!(err_message(&text).contains("first on line 9"));
+    }
+
+    fn err_message(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
     }
 
     #[test]
