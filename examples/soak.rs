@@ -27,7 +27,9 @@ fn rss_mib() -> f64 {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let minutes: f64 = match std::env::args().nth(1) {
-        Some(m) => m.parse().map_err(|e| format!("MINUTES must be a number: {e}"))?,
+        Some(m) => m
+            .parse()
+            .map_err(|e| format!("MINUTES must be a number: {e}"))?,
         None => 30.0,
     };
     let deadline = Instant::now() + Duration::from_secs_f64(minutes * 60.0);
@@ -62,6 +64,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let first = rss.first().copied().unwrap_or(0.0);
     let last = rss.last().copied().unwrap_or(0.0);
     let max = rss.iter().copied().fold(0.0, f64::max);
-    println!("soak rounds={round} rss_first_mib={first:.1} rss_last_mib={last:.1} rss_max_mib={max:.1}");
+    println!(
+        "soak rounds={round} rss_first_mib={first:.1} rss_last_mib={last:.1} rss_max_mib={max:.1}"
+    );
     Ok(())
 }
