@@ -6,6 +6,11 @@
 //! check that it never panics and never allocates more than the input can justify.
 //! docs/reliability.md lists the cases and the fuzzing of the same decoder.
 
+// The WAV byte builders shared with sonotag-audio's own tests.
+#[path = "../crates/sonotag-audio/tests/common/mod.rs"]
+mod common;
+use common::riff;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -92,23 +97,6 @@ fn alloc_budget(len: usize) -> usize {
 
 // ---------------------------------------------------------------------------------------------
 // Building WAV files byte by byte (no helper may panic on the odd values used here).
-
-/// A RIFF/WAVE file from raw chunks (id, body); odd bodies get their pad byte.
-fn riff(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
-    let mut body = b"WAVE".to_vec();
-    for (id, data) in chunks {
-        body.extend_from_slice(*id);
-        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        body.extend_from_slice(data);
-        if data.len() % 2 == 1 {
-            body.push(0);
-        }
-    }
-    let mut out = b"RIFF".to_vec();
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend(body);
-    out
-}
 
 /// A 16-byte `fmt ` body; block_align and byte rate wrap like a careless writer's would.
 fn fmt(tag: u16, channels: u16, rate: u32, bits: u16) -> Vec<u8> {
