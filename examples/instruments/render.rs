@@ -431,7 +431,7 @@ fn drums(rng: &mut Rng, notes: &mut Notes<'_>) {
             hit(rng, key, -10);
         }
         // The first step always has a kick, so the drums are heard from the start.
-        if step == 0 || (beat == 0 || beat == 4) && rng.chance(0.95) || rng.chance(0.12) {
+        if step == 0 || ((beat == 0 || beat == 4) && rng.chance(0.95)) || rng.chance(0.12) {
             hit(rng, KICK, 5);
         }
         if (beat == 2 || beat == 6) && rng.chance(0.95) {
