@@ -2,7 +2,6 @@
 //! over the destination, so a reader never sees a half-written report file.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,21 +21,12 @@ pub(super) fn temp_path_for(dest: &Path, ext: &str) -> PathBuf {
     dest.with_file_name(format!(".{name}.{}.{unique}.tmp.{ext}", std::process::id()))
 }
 
-/// Writes `bytes` to `dest` atomically.
+/// Writes `bytes` to `dest` atomically (through the crate's one atomic writer).
 pub(super) fn write_bytes(dest: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let tmp = temp_path_for(dest, "tmp");
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    })();
-    match result {
-        Ok(()) => commit(&tmp, dest),
-        Err(source) => {
-            discard(&tmp);
-            Err(write_error(dest, source))
-        }
-    }
+    crate::atomic::write_file(dest, bytes).map_err(|e| match e {
+        crate::Error::Io { source, .. } => write_error(dest, source),
+        other => write_error(dest, std::io::Error::other(other.to_string())),
+    })
 }
 
 /// Renames a fully written temporary file over `dest` (after flushing it to disk).
