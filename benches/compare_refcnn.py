@@ -10,6 +10,9 @@ The two sides run one after the other, never at the same time.
 
 Usage (from the workspace root):
     python3 benches/compare_refcnn.py [--backends flex,ndarray] [--threads 2] [--no-compile]
+    # On a GPU machine: PyTorch on CUDA against a prebuilt wgpu refcnn_bench binary
+    python3 benches/compare_refcnn.py --device cuda --backends wgpu \
+        --sonotag-bin target/release/examples/refcnn_bench
     python3 benches/compare_refcnn.py --param-counts   # parameter counts used by the tests
 """
 import argparse
@@ -86,11 +89,21 @@ def median_of(reps, fn):
     return statistics.median(fn() for _ in range(reps))
 
 
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    """Wait for queued GPU work so that the clock measures it (a no-op on the CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def torch_train(model, steps, warmup):
+    model = model.to(DEVICE)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.BCEWithLogitsLoss()
-    x = torch.randn(BATCH, 1, N_MELS, N_FRAMES)
-    y = torch.randint(0, 2, (BATCH, N_LABELS)).float()
+    x = torch.randn(BATCH, 1, N_MELS, N_FRAMES, device=DEVICE)
+    y = torch.randint(0, 2, (BATCH, N_LABELS), device=DEVICE).float()
     model.train()
 
     def step():
@@ -101,29 +114,38 @@ def torch_train(model, steps, warmup):
 
     for _ in range(warmup):
         step()
+    sync()
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
+    sync()
     return steps * BATCH / (time.perf_counter() - t0)
 
 
 def torch_infer(model, batches, warmup):
-    x = torch.randn(BATCH, 1, N_MELS, N_FRAMES)
+    model = model.to(DEVICE)
+    x = torch.randn(BATCH, 1, N_MELS, N_FRAMES, device=DEVICE)
     model.eval()
     with torch.inference_mode():
         for _ in range(warmup):
-            model(x)
+            model(x).cpu()
+        sync()
         t0 = time.perf_counter()
         for _ in range(batches):
-            model(x)
+            # Bring the logits to the host, as sonotag's side does.
+            model(x).cpu()
     return batches * BATCH / (time.perf_counter() - t0)
 
 
-def sonotag(backend, threads, reps, extra):
-    cmd = ["cargo", "run", "--release", "-q", "-p", "sonotag-nn", "--example", "refcnn_bench"]
-    if backend != "flex":
-        cmd += ["--features", f"sonotag-nn/{backend}"]
-    cmd += ["--", "--json", "--backend", backend, "--threads", str(threads), "--reps", str(reps)]
+def sonotag(backend, threads, reps, extra, binary=None):
+    if binary:
+        cmd = [binary]
+    else:
+        cmd = ["cargo", "run", "--release", "-q", "-p", "sonotag-nn", "--example", "refcnn_bench"]
+        if backend != "flex":
+            cmd += ["--features", f"sonotag-nn/{backend}"]
+        cmd += ["--"]
+    cmd += ["--json", "--backend", backend, "--threads", str(threads), "--reps", str(reps)]
     cmd += extra.split()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -141,7 +163,13 @@ def main():
     ap.add_argument("--param-counts", action="store_true")
     ap.add_argument("--sonotag-extra", default="",
                     help="extra refcnn_bench arguments, e.g. '--steps 3' for the slow ndarray")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                    help="where PyTorch runs (cuda: compare with sonotag's wgpu backend)")
+    ap.add_argument("--sonotag-bin", default=None,
+                    help="a prebuilt refcnn_bench binary to run instead of `cargo run`")
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
 
     if args.param_counts:
         nets = {"seednet_70": RefCNN(), "cnn6_527": Panns(5, 1), "cnn10_527": Panns(3, 2)}
@@ -151,7 +179,9 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    results = {"torch_version": torch.__version__, "threads": args.threads}
+    results = {"torch_version": torch.__version__, "threads": args.threads, "device": args.device}
+    if DEVICE.type == "cuda":
+        results["gpu"] = torch.cuda.get_device_name(0)
     results["torch_eager_train"] = median_of(
         args.reps, lambda: torch_train(RefCNN(), args.steps, args.warmup))
     results["torch_eager_infer"] = median_of(
@@ -168,10 +198,13 @@ def main():
                 print(f"{key}: torch.compile failed: {type(e).__name__}: {e}", file=sys.stderr)
 
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        r = sonotag(backend, args.threads, args.reps, args.sonotag_extra)
+        r = sonotag(backend, args.threads, args.reps, args.sonotag_extra, args.sonotag_bin)
+        # train/infer: the paths the Tagger uses (CPU training engine, BN-folded inference);
+        # *_burn / *_plain: burn's own autodiff and eval-mode forward.
         results[f"sonotag_{backend}_train"] = r["train_samples_per_s"]
         results[f"sonotag_{backend}_infer"] = r["infer_samples_per_s"]
-        results[f"sonotag_{backend}_infer_fused"] = r.get("infer_fused_samples_per_s")
+        results[f"sonotag_{backend}_train_burn"] = r.get("train_burn_samples_per_s")
+        results[f"sonotag_{backend}_infer_plain"] = r.get("infer_plain_samples_per_s")
 
     print(f"{'':28} {'train/s':>9} {'infer/s':>9}")
     print(f"{'torch eager':28} {results['torch_eager_train']:9.1f} {results['torch_eager_infer']:9.1f}")
@@ -180,16 +213,16 @@ def main():
         print(f"{'torch.compile':28} {ct if ct is None else round(ct, 1)!s:>9} {ci:9.1f}")
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         tr, inf = results[f"sonotag_{backend}_train"], results[f"sonotag_{backend}_infer"]
-        fused = results[f"sonotag_{backend}_infer_fused"]
-        print(f"{'sonotag ' + backend:28} {tr:9.1f} {inf:9.1f}   (BN folded, NHWC engine: {fused:.1f})")
+        tb, ip = results[f"sonotag_{backend}_train_burn"], results[f"sonotag_{backend}_infer_plain"]
+        print(f"{'sonotag ' + backend:28} {tr:9.1f} {inf:9.1f}")
+        if tb is not None and ip is not None:
+            print(f"{'  (burn autodiff / plain)':28} {tb:9.1f} {ip:9.1f}")
         eager_tr, eager_inf = results["torch_eager_train"], results["torch_eager_infer"]
         ratios = {"train_vs_eager": tr / eager_tr, "infer_vs_eager": inf / eager_inf}
-        if fused:
-            ratios["infer_fused_vs_eager"] = fused / eager_inf
+        if ct:
+            ratios["train_vs_compile"] = tr / ct
         if ci:
             ratios["infer_vs_compile"] = inf / ci
-            if fused:
-                ratios["infer_fused_vs_compile"] = fused / ci
         for name, value in ratios.items():
             results[f"ratio_{backend}_{name}"] = value
             print(f"  ratio {name:24} {value:.2f}")

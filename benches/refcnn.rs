@@ -42,11 +42,24 @@ fn bench_backend(c: &mut Criterion, kind: BackendKind) {
     ));
     let mut net = Some(seed_net(&train));
     let mut optim = AdamConfig::new().init();
+    // Burn's own autodiff through `forward`.
     group.bench_function("train_step_b32", |b| {
         b.iter(|| {
             let model = net.take().expect("model present between steps");
             let loss = task.loss(model.forward(x.clone()), &y).expect("shapes");
             let grads = GradientsParams::from_grads(loss.backward(), &model);
+            net = Some(optim.step(1e-3, model, grads));
+        })
+    });
+    // The Tagger's path: `forward_train` (the NHWC training engine on a CPU).
+    let mut seed = 0;
+    group.bench_function("train_step_engine_b32", |b| {
+        b.iter(|| {
+            let model = net.take().expect("model present between steps");
+            seed += 1;
+            let (logits, pass) = model.forward_train(x.clone(), seed);
+            let loss = task.loss(logits, &y).expect("shapes");
+            let grads = pass.gradients(loss.backward(), &model).expect("f32");
             net = Some(optim.step(1e-3, model, grads));
         })
     });

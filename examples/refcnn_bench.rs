@@ -7,8 +7,11 @@
 //! cargo run --release --example refcnn_bench --features sonotag-nn/ndarray -- --json --backend ndarray
 //! ```
 //!
-//! Prints one JSON line with `train_samples_per_s` and `infer_samples_per_s` (plus the
-//! batch-norm-folded inference path as `infer_fused_samples_per_s` and every repetition).
+//! Prints one JSON line with `train_samples_per_s` and `infer_samples_per_s`: the paths the
+//! `Tagger` uses (training through `Cnn::forward_train`, which runs the blocks on sonotag's NHWC
+//! engine on a CPU; inference through the batch-norm-folded `FusedCnn`). Also burn's own paths
+//! (`train_burn_samples_per_s`: `forward` + burn autodiff; `infer_plain_samples_per_s`: eval-mode
+//! `forward`) and every repetition.
 
 use std::time::Instant;
 
@@ -67,7 +70,7 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => {
                 println!(
                     "refcnn_bench [--json] [--backend flex|ndarray|wgpu] [--threads N] [--reps N] \
-                     [--warmup N] [--steps N] [--infer-batches N] [--only train|infer|plain|fused]"
+                     [--warmup N] [--steps N] [--infer-batches N] [--only train|train-engine|train-burn|infer|plain|fused]"
                 );
                 std::process::exit(0);
             }
@@ -89,8 +92,9 @@ fn model(device: &Device) -> Cnn {
         .expect("the reference configuration is valid")
 }
 
-/// One repetition of training: `warmup` untimed steps, then `steps` timed ones.
-fn train_rep(device: &Device, args: &Args) -> f64 {
+/// One repetition of training: `warmup` untimed steps, then `steps` timed ones; `engine` picks
+/// `forward_train` (the Tagger's path) over burn's `forward` + autodiff.
+fn train_rep(device: &Device, args: &Args, engine: bool) -> f64 {
     let train = device.clone().autodiff();
     let mut net = model(&train);
     let mut optim = AdamConfig::new().init();
@@ -101,9 +105,18 @@ fn train_rep(device: &Device, args: &Args) -> f64 {
         Distribution::Bernoulli(0.5),
         &train,
     ));
+    let mut seed = 0;
     let mut step = |net: Cnn| {
-        let loss = task.loss(net.forward(x.clone()), &y).expect("shapes match");
-        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        let grads = if engine {
+            seed += 1;
+            let (logits, pass) = net.forward_train(x.clone(), seed);
+            let loss = task.loss(logits, &y).expect("shapes match");
+            pass.gradients(loss.backward(), &net)
+                .expect("f32 gradients")
+        } else {
+            let loss = task.loss(net.forward(x.clone()), &y).expect("shapes match");
+            GradientsParams::from_grads(loss.backward(), &net)
+        };
         optim.step(1e-3, net, grads)
     };
     for _ in 0..args.warmup {
@@ -158,15 +171,20 @@ fn main() {
     device.seed(0);
 
     let only = args.only.as_deref();
-    let run_train = matches!(only, None | Some("train"));
+    let run_train = matches!(only, None | Some("train") | Some("train-engine"));
+    let run_train_burn = matches!(only, None | Some("train") | Some("train-burn"));
     let run_plain = matches!(only, None | Some("infer") | Some("plain"));
     let run_fused = matches!(only, None | Some("infer") | Some("fused"));
     let mut train = vec![];
+    let mut train_burn = vec![];
     let mut infer = vec![];
     let mut fused = vec![];
     for _ in 0..args.reps {
         if run_train {
-            train.push(train_rep(&device, &args));
+            train.push(train_rep(&device, &args, true));
+        }
+        if run_train_burn {
+            train_burn.push(train_rep(&device, &args, false));
         }
         let net = model(&device).valid();
         if run_plain {
@@ -191,16 +209,21 @@ fn main() {
             .join(",")
     };
     if args.json {
+        // train/infer_samples_per_s: the Tagger's paths; *_burn / *_plain: burn's own.
         println!(
             "{{\"backend\":\"{}\",\"threads\":{},\"batch\":{BATCH},\"train_samples_per_s\":{},\
-             \"infer_samples_per_s\":{},\"infer_fused_samples_per_s\":{},\"train_reps\":[{}],\
-             \"infer_reps\":[{}],\"infer_fused_reps\":[{}]}}",
+             \"infer_samples_per_s\":{},\"train_burn_samples_per_s\":{},\
+             \"infer_plain_samples_per_s\":{},\"infer_fused_samples_per_s\":{},\"train_reps\":[{}],\
+             \"train_burn_reps\":[{}],\"infer_plain_reps\":[{}],\"infer_fused_reps\":[{}]}}",
             args.backend,
             args.threads,
             med(&train),
+            med(&fused),
+            med(&train_burn),
             med(&infer),
             med(&fused),
             list(&train),
+            list(&train_burn),
             list(&infer),
             list(&fused)
         );
@@ -210,17 +233,22 @@ fn main() {
             args.backend, args.threads, args.reps
         );
         println!(
-            "  train       {} samples/s  [{}]",
+            "  train (engine) {} samples/s  [{}]",
             med(&train),
             list(&train)
         );
         println!(
-            "  infer       {} samples/s  [{}]",
+            "  train (burn)   {} samples/s  [{}]",
+            med(&train_burn),
+            list(&train_burn)
+        );
+        println!(
+            "  infer (burn)   {} samples/s  [{}]",
             med(&infer),
             list(&infer)
         );
         println!(
-            "  infer fused {} samples/s  [{}]",
+            "  infer (fused)  {} samples/s  [{}]",
             med(&fused),
             list(&fused)
         );

@@ -60,7 +60,7 @@ pub struct FusedCnn {
 }
 
 /// Whether `device` computes on host memory (flex or ndarray), where the NHWC engine applies.
-fn is_host_cpu(device: &burn::tensor::Device) -> bool {
+pub(crate) fn is_host_cpu(device: &burn::tensor::Device) -> bool {
     let plain = device.clone().inner();
     #[cfg(feature = "flex")]
     if plain == burn::tensor::Device::flex() {

@@ -30,20 +30,11 @@ pub(crate) struct HostConv {
 impl HostConv {
     /// From an OIHW weight (`[c_out, c_in, k, k]`, row-major) and a bias.
     pub fn from_oihw(weight: &[f32], bias: Vec<f32>, c_out: usize, c_in: usize, k: usize) -> Self {
-        let rows = k * k * c_in;
-        let mut w = vec![0f32; rows * c_out];
-        for co in 0..c_out {
-            for ci in 0..c_in {
-                for t in 0..k * k {
-                    w[(t * c_in + ci) * c_out + co] = weight[(co * c_in + ci) * k * k + t];
-                }
-            }
-        }
         Self {
             c_in,
             c_out,
             k,
-            weight: w,
+            weight: oihw_to_rows(weight, c_out, c_in, k),
             bias,
         }
     }
@@ -51,32 +42,14 @@ impl HostConv {
     /// `x`: one example `[h, w, c_in]`; returns `[h, w, c_out]` after bias and activation.
     fn forward(&self, x: &[f32], h: usize, w: usize, act: &Activation) -> Vec<f32> {
         let (k, c_in, c_out) = (self.k, self.c_in, self.c_out);
-        let pad = (k - 1) / 2;
         let rows = k * k * c_in;
         let pixels = h * w;
-        let tile = (TILE_BYTES / (4 * rows)).clamp(16, pixels.max(16));
+        let tile = tile_pixels(rows, pixels);
         let mut out = vec![0f32; pixels * c_out];
         let mut cols = vec![0f32; tile * rows];
         for start in (0..pixels).step_by(tile) {
             let n = tile.min(pixels - start);
-            // im2col: one row of k*k*c_in values per output pixel, zero outside the image.
-            for p in 0..n {
-                let (oh, ow) = ((start + p) / w, (start + p) % w);
-                let row = &mut cols[p * rows..(p + 1) * rows];
-                for i in 0..k {
-                    let ih = oh + i;
-                    for j in 0..k {
-                        let iw = ow + j;
-                        let dst = &mut row[(i * k + j) * c_in..(i * k + j + 1) * c_in];
-                        if ih < pad || ih - pad >= h || iw < pad || iw - pad >= w {
-                            dst.fill(0.0);
-                        } else {
-                            let src = ((ih - pad) * w + (iw - pad)) * c_in;
-                            dst.copy_from_slice(&x[src..src + c_in]);
-                        }
-                    }
-                }
-            }
+            im2col(x, [h, w, c_in], k, start, n, &mut cols);
             let dst = &mut out[start * c_out..(start + n) * c_out];
             // SAFETY: dst is n x c_out, cols is n x rows, weight is rows x c_out, all row-major
             // with the strides given, and the slices are at least that long.
@@ -114,8 +87,72 @@ impl HostConv {
     }
 }
 
+/// An OIHW weight (`[c_out, c_in, k, k]`, row-major) as the engine's `[k*k*c_in, c_out]`
+/// matrix (rows tap-major, channel-minor).
+pub(crate) fn oihw_to_rows(weight: &[f32], c_out: usize, c_in: usize, k: usize) -> Vec<f32> {
+    let mut w = vec![0f32; k * k * c_in * c_out];
+    for co in 0..c_out {
+        for ci in 0..c_in {
+            for t in 0..k * k {
+                w[(t * c_in + ci) * c_out + co] = weight[(co * c_in + ci) * k * k + t];
+            }
+        }
+    }
+    w
+}
+
+/// The inverse of [`oihw_to_rows`].
+pub(crate) fn rows_to_oihw(rows: &[f32], c_out: usize, c_in: usize, k: usize) -> Vec<f32> {
+    let mut w = vec![0f32; k * k * c_in * c_out];
+    for co in 0..c_out {
+        for ci in 0..c_in {
+            for t in 0..k * k {
+                w[(co * c_in + ci) * k * k + t] = rows[(t * c_in + ci) * c_out + co];
+            }
+        }
+    }
+    w
+}
+
+/// Pixels per im2col tile for `rows` values per pixel: the tile stays in a core's L2 cache.
+pub(crate) fn tile_pixels(rows: usize, pixels: usize) -> usize {
+    (TILE_BYTES / (4 * rows)).clamp(16, pixels.max(16))
+}
+
+/// im2col for a k x k "same" convolution of one NHWC example `x` (`[h, w, c_in]`): for output
+/// pixels `start..start + n`, one row of `k*k*c_in` values each (tap-major, channel-minor), zero
+/// outside the image.
+pub(crate) fn im2col(
+    x: &[f32],
+    [h, w, c_in]: [usize; 3],
+    k: usize,
+    start: usize,
+    n: usize,
+    cols: &mut [f32],
+) {
+    let pad = (k - 1) / 2;
+    let rows = k * k * c_in;
+    for p in 0..n {
+        let (oh, ow) = ((start + p) / w, (start + p) % w);
+        let row = &mut cols[p * rows..(p + 1) * rows];
+        for i in 0..k {
+            let ih = oh + i;
+            for j in 0..k {
+                let iw = ow + j;
+                let dst = &mut row[(i * k + j) * c_in..(i * k + j + 1) * c_in];
+                if ih < pad || ih - pad >= h || iw < pad || iw - pad >= w {
+                    dst.fill(0.0);
+                } else {
+                    let src = ((ih - pad) * w + (iw - pad)) * c_in;
+                    dst.copy_from_slice(&x[src..src + c_in]);
+                }
+            }
+        }
+    }
+}
+
 #[inline(always)]
-fn activate(v: f32, act: &Activation) -> f32 {
+pub(crate) fn activate(v: f32, act: &Activation) -> f32 {
     match act {
         Activation::Relu => v.max(0.0),
         Activation::LeakyRelu { negative_slope } => {

@@ -41,11 +41,13 @@ mod error;
 pub mod fused;
 mod head;
 mod host;
+mod host_train;
 pub mod init;
 pub mod loss;
 mod presets;
 mod targets;
 mod task;
+mod train_pass;
 
 pub use activation::Activation;
 pub use backend::BackendKind;
@@ -57,3 +59,4 @@ pub use init::WeightInit;
 pub use presets::Preset;
 pub use targets::{BinaryTargets, ClassTargets, MultiLabelTargets, SigmoidTargets, Targets};
 pub use task::{Binary, MultiClass, MultiLabel, Task};
+pub use train_pass::{TrainPass, release_training_buffers};

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::distr::Distribution;
@@ -376,6 +376,15 @@ pub(crate) fn fit(
 ) -> Result<Fitted> {
     let n_labels = model_config.n_outputs;
     let train_device = device.clone().autodiff();
+    // The CPU training engine keeps one step's buffers for the next; free them when fitting
+    // ends, however it ends.
+    struct ReleaseBuffers;
+    impl Drop for ReleaseBuffers {
+        fn drop(&mut self) {
+            sonotag_nn::release_training_buffers();
+        }
+    }
+    let _buffers = ReleaseBuffers;
     let mut model = model_config
         .init_seeded(&train_device, config.seed)?
         .with_output_bias(&match config.task {
@@ -495,26 +504,31 @@ pub(crate) fn fit(
                 });
             }
             let x = shape.batch(&x_batch, &train_device);
+            // On a CPU the blocks train on sonotag-nn's NHWC engine (`forward_train`), whose
+            // dropout draws from the step seed; the head's dropout (and, on a GPU, every
+            // dropout) draws from burn's random source, one generator for the whole process:
+            // reseed it per step, and hold it while this step draws, so that a seeded run does
+            // not depend on other threads.
             let forward = |x| {
-                // Dropout draws from burn's random source, one generator for the whole
-                // process: reseed it per step, and hold it while this step draws, so that a
-                // seeded run does not depend on other threads.
                 let _rng = BURN_RNG
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                train_device.seed(step_seed(config.seed, step));
-                model.forward(x)
+                let seed = step_seed(config.seed, step);
+                train_device.seed(seed);
+                model.forward_train(x, seed)
             };
-            let batch_loss = match &task {
+            let (batch_loss, pass) = match &task {
                 TrainTask::Tags(task) => {
                     let y = MultiLabelTargets::from_rows(&y_batch, n_labels, &train_device)?;
                     let (x, y) = augmenter.apply(x, y)?;
-                    task.loss(forward(x), &y)?
+                    let (logits, pass) = forward(x);
+                    (task.loss(logits, &y)?, pass)
                 }
                 TrainTask::Classes(task) => {
                     let y = ClassTargets::from_probabilities(&y_batch, n_labels, &train_device)?;
                     let (x, y) = augmenter.apply(x, y)?;
-                    task.loss(forward(x), &y)?
+                    let (logits, pass) = forward(x);
+                    (task.loss(logits, &y)?, pass)
                 }
             };
             let value = f64::from(batch_loss.clone().into_scalar::<f32>());
@@ -525,7 +539,7 @@ pub(crate) fn fit(
                     what: format!("the loss is {value}"),
                 });
             }
-            let grads = GradientsParams::from_grads(batch_loss.backward(), &model);
+            let grads = pass.gradients(batch_loss.backward(), &model)?;
             lr = config
                 .schedule
                 .rate(config.learning_rate, step, total_steps);

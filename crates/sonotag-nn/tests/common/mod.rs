@@ -3,9 +3,21 @@
 
 use burn::tensor::{Device, Distribution, Tensor};
 
-/// The CPU test device (flex is always compiled in for tests through the dev-dependency).
+/// The test device: flex (always compiled in for tests through the dev-dependency), or the
+/// backend named by `SONOTAG_TEST_BACKEND` (`flex`, `ndarray`, `wgpu`), so the same
+/// backend-generic tests run on a GPU where a build has `--features wgpu` and the machine has
+/// one. A named backend this build lacks fails loudly rather than testing flex twice.
 pub fn device() -> Device {
-    Device::flex()
+    match std::env::var("SONOTAG_TEST_BACKEND") {
+        Ok(name) if !name.trim().is_empty() => {
+            let kind: sonotag_nn::BackendKind = name
+                .parse()
+                .unwrap_or_else(|e| panic!("SONOTAG_TEST_BACKEND={name}: {e}"));
+            kind.device()
+                .unwrap_or_else(|e| panic!("SONOTAG_TEST_BACKEND={name}: {e}"))
+        }
+        _ => Device::flex(),
+    }
 }
 
 /// Host copy of a tensor's values.
