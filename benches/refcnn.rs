@@ -1,10 +1,12 @@
 //! Criterion benches of the reference network (../shared/refcnn.md): one training step and one
-//! eval-mode inference batch (plain and batch-norm-folded), batch 32, on each CPU backend
-//! compiled in (flex always; ndarray with `--features sonotag-nn/ndarray`), 2 threads.
+//! eval-mode inference batch (plain and batch-norm-folded), batch 32, on each backend compiled
+//! in (flex always; ndarray with `--features ndarray`; wgpu with `--features wgpu`, on a machine
+//! with a GPU), 2 CPU threads.
 //!
 //! ```text
 //! cargo bench -p sonotag-nn --bench refcnn
 //! cargo bench -p sonotag-nn --bench refcnn --features ndarray
+//! cargo bench -p sonotag-nn --bench refcnn --features wgpu -- refcnn/wgpu
 //! ```
 
 use std::time::Duration;
@@ -81,7 +83,8 @@ fn benches(c: &mut Criterion) {
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build_global();
-    for kind in [BackendKind::Flex, BackendKind::NdArray] {
+    // Every backend compiled in (wgpu with `--features wgpu`, on a machine with a GPU).
+    for kind in BackendKind::compiled() {
         bench_backend(c, kind);
     }
 }

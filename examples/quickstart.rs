@@ -75,21 +75,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let evaluation = tagger.evaluate(&test)?;
     println!("\ntest split ({} clips):", test.len());
-    println!("{:<12} {:>8} {:>8}", "label", "ROC-AUC", "AP");
-    for label in tagger.labels() {
-        let auc = evaluation.calibrated.roc_auc.per_label.get(label).flatten();
-        let ap = evaluation
-            .calibrated
-            .average_precision
-            .per_label
-            .get(label)
-            .flatten();
-        println!(
-            "{label:<12} {:>8.4} {:>8.4}",
-            auc.unwrap_or(f64::NAN),
-            ap.unwrap_or(f64::NAN)
-        );
-    }
+    print!("{}", evaluation.per_label_table(tagger.labels()));
     let ece_raw = evaluation.raw.ece.unwrap_or(f64::NAN);
     let ece_calibrated = evaluation.calibrated.ece.unwrap_or(f64::NAN);
     println!("ECE before calibration {ece_raw:.4}, after {ece_calibrated:.4}");

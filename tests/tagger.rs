@@ -67,6 +67,25 @@ fn learns_the_synthetic_task_and_calibrates() {
     let eval = tagger.evaluate(&test).unwrap();
     let auc = eval.calibrated.roc_auc.macro_average.unwrap();
     assert!(auc > 0.85, "macro ROC-AUC {auc} on the test split");
+    // The printed table: a header, then one row per label in label order, with its AUC.
+    let table = eval.per_label_table(tagger.labels());
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 1 + tagger.labels().len(), "{table}");
+    assert!(
+        lines[0].contains("ROC-AUC") && lines[0].contains("AP"),
+        "{table}"
+    );
+    for (line, label) in lines[1..].iter().zip(tagger.labels()) {
+        let auc = eval
+            .calibrated
+            .roc_auc
+            .per_label
+            .get(label)
+            .flatten()
+            .unwrap();
+        assert!(line.starts_with(label.as_str()), "{line}");
+        assert!(line.contains(&format!("{auc:.4}")), "{line}");
+    }
     // Temperature scaling is monotone: it must not change the ranking.
     assert_eq!(
         eval.raw.roc_auc.macro_average,

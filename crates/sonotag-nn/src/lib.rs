@@ -9,6 +9,8 @@
 //! - [`augment`]: seeded SpecAugment and mixup on training batches.
 //! - [`backend`]: the burn backends compiled in by cargo features.
 //! - [`fused`]: an inference path with batch norm folded into the convolutions.
+//! - [`Cnn::forward_train`] / [`TrainPass`]: a training step whose convolution blocks run
+//!   forward and backward on a CPU NHWC engine (burn's autodiff on other devices).
 //!
 //! Every module runs unchanged on any enabled burn backend: in burn 0.22 tensors and modules
 //! carry no backend type, only a [`burn::tensor::Device`].

@@ -39,6 +39,7 @@ fn compiled_backends_give_devices_and_missing_ones_say_which_feature() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn tiny_net_trains_one_step_on_wgpu_when_an_adapter_exists() {
+    use burn::module::Module;
     use burn::optim::{AdamConfig, GradientsParams};
     use burn::tensor::{Distribution, Tensor};
     use sonotag_nn::{MultiLabel, MultiLabelTargets, Preset, Task};

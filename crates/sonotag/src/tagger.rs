@@ -72,6 +72,38 @@ pub struct Evaluation {
     pub calibrated: MetricsReport,
 }
 
+impl Evaluation {
+    /// A text table of each label's ROC-AUC and average precision on the calibrated
+    /// probabilities, in the order of `labels`; `n/a` where a value is undefined (a label with
+    /// one class in the data).
+    ///
+    /// ```text
+    /// label     ROC-AUC        AP
+    /// tone       0.9919    0.9858
+    /// ```
+    pub fn per_label_table(&self, labels: &[String]) -> String {
+        let f = |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}"));
+        let width = labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(5);
+        let mut out = format!("{:<width$} {:>9} {:>9}\n", "label", "ROC-AUC", "AP");
+        for label in labels {
+            let auc = self.calibrated.roc_auc.per_label.get(label).flatten();
+            let ap = self
+                .calibrated
+                .average_precision
+                .per_label
+                .get(label)
+                .flatten();
+            out.push_str(&format!("{label:<width$} {:>9} {:>9}\n", f(auc), f(ap)));
+        }
+        out
+    }
+}
+
 /// Probabilities of one segment of a clip.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SegmentPrediction {

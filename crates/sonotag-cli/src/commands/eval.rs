@@ -52,17 +52,7 @@ pub fn run(args: Args) -> Result<(), String> {
         return Ok(());
     }
     let f = |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}"));
-    println!("{:<20} {:>9} {:>9}", "label", "ROC-AUC", "AP");
-    for label in tagger.labels() {
-        let auc = evaluation.calibrated.roc_auc.per_label.get(label).flatten();
-        let ap = evaluation
-            .calibrated
-            .average_precision
-            .per_label
-            .get(label)
-            .flatten();
-        println!("{label:<20} {:>9} {:>9}", f(auc), f(ap));
-    }
+    print!("{}", evaluation.per_label_table(tagger.labels()));
     println!(
         "macro ROC-AUC {}, mAP {}, ECE {} (uncalibrated {}), Brier {}",
         f(evaluation.calibrated.roc_auc.macro_average),

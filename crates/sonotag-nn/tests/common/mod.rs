@@ -20,6 +20,12 @@ pub fn device() -> Device {
     }
 }
 
+/// Whether the test device computes on the CPU (where the NHWC engines of `fused` and
+/// `forward_train` apply).
+pub fn on_cpu() -> bool {
+    !std::env::var("SONOTAG_TEST_BACKEND").is_ok_and(|b| b.trim().eq_ignore_ascii_case("wgpu"))
+}
+
 /// Host copy of a tensor's values.
 pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().expect("f32 tensor")
