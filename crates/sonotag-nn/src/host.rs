@@ -41,49 +41,66 @@ impl HostConv {
 
     /// `x`: one example `[h, w, c_in]`; returns `[h, w, c_out]` after bias and activation.
     fn forward(&self, x: &[f32], h: usize, w: usize, act: &Activation) -> Vec<f32> {
-        let (k, c_in, c_out) = (self.k, self.c_in, self.c_out);
-        let rows = k * k * c_in;
-        let pixels = h * w;
-        let tile = tile_pixels(rows, pixels);
-        let mut out = vec![0f32; pixels * c_out];
-        let mut cols = vec![0f32; tile * rows];
-        for start in (0..pixels).step_by(tile) {
-            let n = tile.min(pixels - start);
-            im2col(x, [h, w, c_in], k, start, n, &mut cols);
-            let dst = &mut out[start * c_out..(start + n) * c_out];
-            // SAFETY: dst is n x c_out, cols is n x rows, weight is rows x c_out, all row-major
-            // with the strides given, and the slices are at least that long.
-            unsafe {
-                gemm(
-                    n,
-                    c_out,
-                    rows,
-                    dst.as_mut_ptr(),
-                    1,
-                    c_out as isize,
-                    false,
-                    cols.as_ptr(),
-                    1,
-                    rows as isize,
-                    self.weight.as_ptr(),
-                    1,
-                    c_out as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
-            }
-            // Epilogue while the tile is in cache.
-            for px in dst.chunks_exact_mut(c_out) {
+        let mut out = vec![0f32; h * w * self.c_out];
+        let mut cols = Vec::new();
+        let geometry = ([h, w, self.c_in], self.k, self.c_out);
+        conv_gemm(x, geometry, &self.weight, &mut out, &mut cols, |dst| {
+            for px in dst.chunks_exact_mut(self.c_out) {
                 for (v, b) in px.iter_mut().zip(&self.bias) {
                     *v = activate(*v + b, act);
                 }
             }
-        }
+        });
         out
+    }
+}
+
+/// `out = im2col(x) weight` for a k x k "same" convolution of one NHWC example `x`
+/// (`[h, w, c_in]`; `weight` is `[k*k*c_in, c_out]`, `out` is `[h, w, c_out]`), one L2-sized
+/// im2col tile (in `cols`) at a time; `epilogue` runs on each finished tile of `out` while it is
+/// in cache.
+pub(crate) fn conv_gemm(
+    x: &[f32],
+    ([h, w, c_in], k, c_out): ([usize; 3], usize, usize),
+    weight: &[f32],
+    out: &mut [f32],
+    cols: &mut Vec<f32>,
+    mut epilogue: impl FnMut(&mut [f32]),
+) {
+    let rows = k * k * c_in;
+    let pixels = h * w;
+    let tile = tile_pixels(rows, pixels);
+    cols.resize(tile * rows, 0.0);
+    for start in (0..pixels).step_by(tile) {
+        let n = tile.min(pixels - start);
+        im2col(x, [h, w, c_in], k, start, n, cols);
+        let dst = &mut out[start * c_out..(start + n) * c_out];
+        // SAFETY: dst is n x c_out, cols is n x rows, weight is rows x c_out, all row-major with
+        // the strides given, and the slices are at least that long.
+        unsafe {
+            gemm(
+                n,
+                c_out,
+                rows,
+                dst.as_mut_ptr(),
+                1,
+                c_out as isize,
+                false,
+                cols.as_ptr(),
+                1,
+                rows as isize,
+                weight.as_ptr(),
+                1,
+                c_out as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                Parallelism::None,
+            );
+        }
+        epilogue(dst);
     }
 }
 

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use crate::activation::Activation;
 use crate::block::Pool;
-use crate::host::{im2col, tile_pixels};
+use crate::host::{conv_gemm, im2col, tile_pixels};
 
 /// Large buffers freed by one training step and reused by the next: fresh allocations of this
 /// size come from `mmap`, and faulting their pages in again cost about an eighth of a step.
@@ -318,45 +318,14 @@ impl TrainConv {
 
     /// Convolution (+ bias) of one NHWC example into `out` (`[h, w, c_out]`).
     fn conv_example(&self, x: &[f32], [h, w]: [usize; 2], out: &mut [f32], cols: &mut Vec<f32>) {
-        let (rows, c_out) = (self.rows(), self.c_out);
-        let pixels = h * w;
-        let tile = tile_pixels(rows, pixels);
-        cols.resize(tile * rows, 0.0);
-        for start in (0..pixels).step_by(tile) {
-            let n = tile.min(pixels - start);
-            im2col(x, [h, w, self.c_in], self.k, start, n, cols);
-            let dst = &mut out[start * c_out..(start + n) * c_out];
-            // SAFETY: dst is n x c_out, cols is n x rows, weight is rows x c_out, all row-major
-            // with the strides given, and the slices are at least that long.
-            unsafe {
-                gemm(
-                    n,
-                    c_out,
-                    rows,
-                    dst.as_mut_ptr(),
-                    1,
-                    c_out as isize,
-                    false,
-                    cols.as_ptr(),
-                    1,
-                    rows as isize,
-                    self.weight.as_ptr(),
-                    1,
-                    c_out as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
-            }
+        let geometry = ([h, w, self.c_in], self.k, self.c_out);
+        conv_gemm(x, geometry, &self.weight, out, cols, |dst| {
             if let Some(bias) = &self.bias {
-                for px in dst.chunks_exact_mut(c_out) {
+                for px in dst.chunks_exact_mut(self.c_out) {
                     px.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
                 }
             }
-        }
+        });
     }
 
     /// Convolution, batch norm (batch statistics) and activation over the batch.

@@ -121,14 +121,16 @@ fn check(config: CnnConfig, input: [usize; 4]) {
     let ours = named_grads(&model, &grads);
     let theirs = named_grads(&reference, &ref_grads);
     assert_eq!(grads.len(), ref_grads.len(), "same set of parameters");
-    // A convolution bias before batch norm has a zero gradient (the norm subtracts the batch
-    // mean), so both sides are rounding noise there: compare on the scale of all gradients.
+    // Before batch norm, a convolution's bias has a zero gradient (the norm subtracts the batch
+    // mean), and so does the weight of a 1 x 1 convolution with one input channel (the norm
+    // undoes its scale): both sides are rounding noise there, so differences are measured
+    // against at least 1% of the largest gradient of the network.
     let largest = theirs
         .iter()
         .flat_map(|(_, g)| g.iter())
         .fold(0f32, |m, v| m.max(v.abs()));
     for ((name, a), (_, b)) in ours.iter().zip(&theirs) {
-        let d = rel_diff_floor(a, b, 1e-3 * largest);
+        let d = rel_diff_floor(a, b, 1e-2 * largest);
         assert!(
             d < 2e-3,
             "{name}: gradients differ by {d} (relative to the largest)"
