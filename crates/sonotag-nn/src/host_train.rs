@@ -348,7 +348,7 @@ impl TrainConv {
         let (inv_std, batch_mean, batch_var) = match &self.norm {
             Some(norm) => {
                 let n = (b * h * w) as f64;
-                let sums = channel_sums(&z, c_out, |v| v as f64);
+                let sums = channel_sums(&z, c_out);
                 let mean: Vec<f64> = sums.iter().map(|s| s / n).collect();
                 let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
                 let sq = channel_sums_centered(&z, c_out, &mean32);
@@ -501,7 +501,7 @@ impl TrainConv {
         }
         if self.bias.is_some() {
             grads.bias = Some(
-                channel_sums(&dz, c_out, |v| v as f64)
+                channel_sums(&dz, c_out)
                     .into_iter()
                     .map(|v| v as f32)
                     .collect(),
@@ -670,9 +670,9 @@ fn col2im_add(
     }
 }
 
-/// Per-channel sums of `f(v)` over an NHWC batch; partial sums per example group, added in a
-/// fixed order.
-fn channel_sums(x: &[f32], c: usize, f: impl Fn(f32) -> f64 + Sync) -> Vec<f64> {
+/// Per-channel sums over an NHWC batch of what `add(acc, pixel)` adds for each pixel; partial
+/// sums per example group, added in a fixed order.
+fn channel_sums_with(x: &[f32], c: usize, add: impl Fn(&mut [f32], &[f32]) + Sync) -> Vec<f64> {
     let chunk = (GROUP * 4096 * c).min(x.len().max(c));
     let partials: Vec<Vec<f64>> = x
         .par_chunks(chunk)
@@ -683,7 +683,7 @@ fn channel_sums(x: &[f32], c: usize, f: impl Fn(f32) -> f64 + Sync) -> Vec<f64> 
             for run in part.chunks(256 * c) {
                 acc.iter_mut().for_each(|a| *a = 0.0);
                 for px in run.chunks_exact(c) {
-                    acc.iter_mut().zip(px).for_each(|(a, &v)| *a += f(v) as f32);
+                    add(&mut acc, px);
                 }
                 total
                     .iter_mut()
@@ -696,31 +696,21 @@ fn channel_sums(x: &[f32], c: usize, f: impl Fn(f32) -> f64 + Sync) -> Vec<f64> 
     sum_partials(partials, c)
 }
 
+/// Per-channel sums.
+fn channel_sums(x: &[f32], c: usize) -> Vec<f64> {
+    channel_sums_with(x, c, |acc, px| {
+        acc.iter_mut().zip(px).for_each(|(a, &v)| *a += v)
+    })
+}
+
 /// Per-channel sums of `(v - mean)^2`.
 fn channel_sums_centered(x: &[f32], c: usize, mean: &[f32]) -> Vec<f64> {
-    let chunk = (GROUP * 4096 * c).min(x.len().max(c));
-    let partials: Vec<Vec<f64>> = x
-        .par_chunks(chunk)
-        .map(|part| {
-            let mut acc = vec![0f32; c];
-            let mut total = vec![0f64; c];
-            for run in part.chunks(256 * c) {
-                acc.iter_mut().for_each(|a| *a = 0.0);
-                for px in run.chunks_exact(c) {
-                    for ch in 0..c {
-                        let d = px[ch] - mean[ch];
-                        acc[ch] += d * d;
-                    }
-                }
-                total
-                    .iter_mut()
-                    .zip(&acc)
-                    .for_each(|(t, &a)| *t += a as f64);
-            }
-            total
-        })
-        .collect();
-    sum_partials(partials, c)
+    channel_sums_with(x, c, |acc, px| {
+        for ((a, &v), &m) in acc.iter_mut().zip(px).zip(mean) {
+            let d = v - m;
+            *a += d * d;
+        }
+    })
 }
 
 fn sum_partials(partials: Vec<Vec<f64>>, c: usize) -> Vec<f64> {
