@@ -109,7 +109,8 @@ impl Cnn {
     /// blocks' on other devices, draw from burn's generator, as [`Cnn::forward`] does).
     ///
     /// Gives the same logits and gradients as `forward` + `GradientsParams::from_grads`, up to
-    /// float rounding (tested against burn's autodiff), at about twice the speed on a CPU.
+    /// float rounding (tested against burn's autodiff), at about 2.7x the speed of burn-flex's
+    /// autodiff on the reference network (docs/benchmarks.md).
     pub fn forward_train(&self, input: Tensor<4>, seed: u64) -> (Tensor<2>, TrainPass) {
         if let Some(net) = self.train_net(&input) {
             let shape = input.dims();
