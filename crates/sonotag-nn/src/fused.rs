@@ -19,7 +19,7 @@ use crate::block::{ConvBlock, Pool};
 use crate::cnn::{Cnn, CnnConfig};
 use crate::error::NnError;
 use crate::head::Head;
-use crate::host::{HostBlock, HostConv, HostNet};
+use crate::host::{HostBlock, HostConv, HostNet, host_vec};
 
 /// One convolution with its batch norm folded in.
 #[derive(Debug, Clone)]
@@ -75,12 +75,6 @@ pub(crate) fn is_host_cpu(device: &burn::tensor::Device) -> bool {
     false
 }
 
-fn host_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, NnError> {
-    t.into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| NnError::Data(format!("{e:?}")))
-}
-
 fn host_net(blocks: &[FusedBlock]) -> Result<Option<HostNet>, NnError> {
     if blocks.iter().any(|b| !HostNet::supports(&b.activation)) {
         return Ok(None);
@@ -97,8 +91,8 @@ fn host_net(blocks: &[FusedBlock]) -> Result<Option<HostNet>, NnError> {
                         return Ok(None);
                     }
                     Ok(Some(HostConv::from_oihw(
-                        &host_vec(c.weight.clone())?,
-                        host_vec(c.bias.clone())?,
+                        &host_vec(c.weight.clone(), "folded convolution weight")?,
+                        host_vec(c.bias.clone(), "folded convolution bias")?,
                         c_out,
                         c_in,
                         kh,
@@ -205,7 +199,7 @@ impl FusedCnn {
         {
             let device = input.device();
             let shape = input.dims();
-            match host_vec(input.clone()) {
+            match host_vec(input.clone(), "input") {
                 Ok(x) => {
                     let (features, shape) = host.features(&x, shape);
                     let features =

@@ -75,33 +75,136 @@ pub(crate) fn conv_gemm(
         let n = tile.min(pixels - start);
         im2col(x, [h, w, c_in], k, start, n, cols);
         let dst = &mut out[start * c_out..(start + n) * c_out];
-        // SAFETY: dst is n x c_out, cols is n x rows, weight is rows x c_out, all row-major with
-        // the strides given, and the slices are at least that long.
-        unsafe {
-            gemm(
-                n,
-                c_out,
-                rows,
-                dst.as_mut_ptr(),
-                1,
-                c_out as isize,
-                false,
-                cols.as_ptr(),
-                1,
-                rows as isize,
-                weight.as_ptr(),
-                1,
-                c_out as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                Parallelism::None,
-            );
-        }
+        matmul(
+            dst,
+            [n, c_out, rows],
+            Strided::row_major(cols, rows),
+            Strided::row_major(weight, c_out),
+            false,
+        );
         epilogue(dst);
     }
+}
+
+/// A read-only f32 matrix in a slice: element `(i, j)` is `data[i * row + j * col]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Strided<'a> {
+    pub data: &'a [f32],
+    pub row: usize,
+    pub col: usize,
+}
+
+impl<'a> Strided<'a> {
+    /// A row-major matrix with `cols` columns.
+    pub fn row_major(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            row: cols,
+            col: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            row: 1,
+            col: cols,
+        }
+    }
+
+    /// Whether an `r x c` matrix fits in the slice with these strides.
+    fn fits(&self, r: usize, c: usize) -> bool {
+        r == 0 || c == 0 || (r - 1) * self.row + (c - 1) * self.col < self.data.len()
+    }
+}
+
+/// `dst = a b`, or `dst += a b` when `accumulate`: `a` is `m x k`, `b` is `k x n`, `dst` is
+/// `m x n` row-major; on the calling thread (callers parallelise over examples). The one place
+/// the engines call the `gemm` crate, whose raw-pointer API this wraps with bounds checks.
+///
+/// Panics if a slice is shorter than its shape needs (an internal bug, never user input).
+pub(crate) fn matmul(
+    dst: &mut [f32],
+    [m, n, k]: [usize; 3],
+    a: Strided<'_>,
+    b: Strided<'_>,
+    accumulate: bool,
+) {
+    assert!(
+        dst.len() >= m * n,
+        "matmul: dst holds {} < {m} x {n}",
+        dst.len()
+    );
+    assert!(
+        a.fits(m, k) && b.fits(k, n),
+        "matmul: an operand is too short for {m}x{k}x{n}"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: the asserts above guarantee that every element gemm reads or writes lies inside
+    // the slices: dst (i, j) at i * n + j, a (i, l) and b (l, j) at their strides.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.col as isize,
+            a.row as isize,
+            b.data.as_ptr(),
+            b.col as isize,
+            b.row as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}
+
+/// One NCHW batch (`[b, c, h, w]`) as NHWC.
+pub(crate) fn nchw_to_nhwc(x: &[f32], [b, c, h, w]: [usize; 4], out: &mut [f32]) {
+    let (per, hw) = (c * h * w, h * w);
+    for e in 0..b {
+        let (src, dst) = (&x[e * per..(e + 1) * per], &mut out[e * per..(e + 1) * per]);
+        for ch in 0..c {
+            for p in 0..hw {
+                dst[p * c + ch] = src[ch * hw + p];
+            }
+        }
+    }
+}
+
+/// One NHWC batch (`[b, h, w, c]`) as NCHW.
+pub(crate) fn nhwc_to_nchw(x: &[f32], [b, h, w, c]: [usize; 4], out: &mut [f32]) {
+    let (per, hw) = (c * h * w, h * w);
+    for e in 0..b {
+        let (src, dst) = (&x[e * per..(e + 1) * per], &mut out[e * per..(e + 1) * per]);
+        for p in 0..hw {
+            for ch in 0..c {
+                dst[ch * hw + p] = src[p * c + ch];
+            }
+        }
+    }
+}
+
+/// The f32 values of a tensor on the host; `what` names it in the error (a model in another
+/// precision).
+pub(crate) fn host_vec<const D: usize>(
+    t: burn::tensor::Tensor<D>,
+    what: &str,
+) -> Result<Vec<f32>, crate::error::NnError> {
+    t.into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| crate::error::NnError::Data(format!("{what}: expected f32 values ({e:?})")))
 }
 
 /// An OIHW weight (`[c_out, c_in, k, k]`, row-major) as the engine's `[k*k*c_in, c_out]`
@@ -248,14 +351,8 @@ impl HostNet {
         let results: Vec<(Vec<f32>, [usize; 3])> = (0..b)
             .into_par_iter()
             .map(|i| {
-                // NCHW -> NHWC for this example.
-                let src = &x[i * per..(i + 1) * per];
                 let mut cur = vec![0f32; per];
-                for ch in 0..c {
-                    for p in 0..h * w {
-                        cur[p * c + ch] = src[ch * h * w + p];
-                    }
-                }
+                nchw_to_nhwc(&x[i * per..(i + 1) * per], [1, c, h, w], &mut cur);
                 let (mut hh, mut ww, mut cc) = (h, w, c);
                 for block in &self.blocks {
                     for conv in &block.convs {
@@ -269,11 +366,7 @@ impl HostNet {
                 }
                 // NHWC -> NCHW for the head.
                 let mut nchw = vec![0f32; cur.len()];
-                for p in 0..hh * ww {
-                    for ch in 0..cc {
-                        nchw[ch * hh * ww + p] = cur[p * cc + ch];
-                    }
-                }
+                nhwc_to_nchw(&cur, [1, hh, ww, cc], &mut nchw);
                 (nchw, [cc, hh, ww])
             })
             .collect();

@@ -11,14 +11,13 @@
 //! Work is split over examples in fixed groups and partial sums are added in a fixed order, so
 //! results do not depend on the number of threads or their timing.
 
-use gemm::{Parallelism, gemm};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::activation::Activation;
 use crate::block::Pool;
-use crate::host::{conv_gemm, im2col, tile_pixels};
+use crate::host::{Strided, conv_gemm, im2col, matmul, tile_pixels};
 
 /// Large buffers freed by one training step and reused by the next: fresh allocations of this
 /// size come from `mmap`, and faulting their pages in again cost about an eighth of a step.
@@ -551,56 +550,23 @@ impl TrainConv {
                     let n = tile.min(pixels - start);
                     im2col(x, [h, w, c_in], k, start, n, &mut cols);
                     let dtile = &d[start * c_out..(start + n) * c_out];
-                    // SAFETY (both products): row-major matrices with the strides given; dw is
-                    // rows x c_out, cols n x rows (read transposed), dtile n x c_out, weight
-                    // rows x c_out (read transposed), dcols n x rows; slices are long enough.
-                    unsafe {
-                        gemm(
-                            rows,
-                            c_out,
-                            n,
-                            dw.as_mut_ptr(),
-                            1,
-                            c_out as isize,
-                            true,
-                            cols.as_ptr(),
-                            rows as isize,
-                            1,
-                            dtile.as_ptr(),
-                            1,
-                            c_out as isize,
-                            1.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            Parallelism::None,
-                        );
-                    }
+                    // Weight gradient: dw += cols^T dtile.
+                    matmul(
+                        &mut dw,
+                        [rows, c_out, n],
+                        Strided::transposed(&cols, rows),
+                        Strided::row_major(dtile, c_out),
+                        true,
+                    );
                     if let Some(dxg) = dxg.as_deref_mut() {
-                        unsafe {
-                            gemm(
-                                n,
-                                rows,
-                                c_out,
-                                dcols.as_mut_ptr(),
-                                1,
-                                rows as isize,
-                                false,
-                                dtile.as_ptr(),
-                                1,
-                                c_out as isize,
-                                self.weight.as_ptr(),
-                                c_out as isize,
-                                1,
-                                0.0,
-                                1.0,
-                                false,
-                                false,
-                                false,
-                                Parallelism::None,
-                            );
-                        }
+                        // Input gradient, in im2col rows: dcols = dtile weight^T.
+                        matmul(
+                            &mut dcols,
+                            [n, rows, c_out],
+                            Strided::row_major(dtile, c_out),
+                            Strided::transposed(&self.weight, c_out),
+                            false,
+                        );
                         let local = e - g * GROUP;
                         col2im_add(
                             &dcols,

@@ -33,7 +33,7 @@ use burn::tensor::{Device, Gradients, Tensor, TensorData};
 use crate::cnn::Cnn;
 use crate::error::NnError;
 use crate::fused::is_host_cpu;
-use crate::host::{oihw_to_rows, rows_to_oihw};
+use crate::host::{host_vec, nchw_to_nhwc, nhwc_to_nchw, oihw_to_rows, rows_to_oihw};
 use crate::host_train::{
     ConvGrads, Tape, TrainBlock, TrainConv, TrainNet, TrainNorm, recycle, release_buffers, zeroed,
 };
@@ -78,7 +78,7 @@ impl TrainPass {
         let [h, w, c] = host.tape.out_shape();
         let [b, ..] = host.features.dims();
         let d_features = match feature_grad {
-            Some(g) => nchw_to_nhwc(&host_vec(g)?, [b, c, h, w]),
+            Some(g) => to_nhwc(&host_vec(g, "gradient at the feature map")?, [b, c, h, w]),
             // The loss does not depend on the features (a zero-width head): nothing flows back.
             None => zeroed(b * c * h * w),
         };
@@ -114,11 +114,12 @@ impl Cnn {
     pub fn forward_train(&self, input: Tensor<4>, seed: u64) -> (Tensor<2>, TrainPass) {
         if let Some(net) = self.train_net(&input) {
             let shape = input.dims();
-            if let Ok(x) = host_vec(input.clone()) {
+            if let Ok(x) = host_vec(input.clone(), "input") {
                 let [b, c, h, w] = shape;
-                let (out, tape) = net.forward(nchw_to_nhwc(&x, shape), [b, h, w, c], seed);
+                let (out, tape) = net.forward(to_nhwc(&x, shape), [b, h, w, c], seed);
                 let [oh, ow, oc] = tape.out_shape();
-                let nchw = nhwc_to_nchw(&out, [b, oh, ow, oc]);
+                let mut nchw = vec![0f32; out.len()];
+                nhwc_to_nchw(&out, [b, oh, ow, oc], &mut nchw);
                 recycle(out);
                 let features =
                     Tensor::<4>::from_data(TensorData::new(nchw, [b, oc, oh, ow]), &input.device())
@@ -185,7 +186,7 @@ fn train_conv(conv: &Conv2d, norm: Option<&BatchNorm>) -> Option<TrainConv> {
     }
     let bias = match &conv.bias {
         Some(b) if !b.val().is_require_grad() => return None,
-        Some(b) => Some(host_vec(b.val().inner()).ok()?),
+        Some(b) => Some(host_vec(b.val().inner(), "bias").ok()?),
         None => None,
     };
     let norm = match norm {
@@ -197,8 +198,8 @@ fn train_conv(conv: &Conv2d, norm: Option<&BatchNorm>) -> Option<TrainConv> {
                 return None;
             }
             Some(TrainNorm {
-                gamma: host_vec(bn.gamma.val().inner()).ok()?,
-                beta: host_vec(bn.beta.val().inner()).ok()?,
+                gamma: host_vec(bn.gamma.val().inner(), "gamma").ok()?,
+                beta: host_vec(bn.beta.val().inner(), "beta").ok()?,
                 epsilon: bn.epsilon,
             })
         }
@@ -208,7 +209,7 @@ fn train_conv(conv: &Conv2d, norm: Option<&BatchNorm>) -> Option<TrainConv> {
         c_in,
         c_out,
         k: kh,
-        weight: oihw_to_rows(&host_vec(weight.inner()).ok()?, c_out, c_in, kh),
+        weight: oihw_to_rows(&host_vec(weight.inner(), "weight").ok()?, c_out, c_in, kh),
         bias,
         norm,
     })
@@ -253,7 +254,7 @@ fn register_norm(
         let Some(batch) = batch else { continue };
         let current = state.value_sync();
         let running_device = current.device();
-        let old = host_vec(current)?;
+        let old = host_vec(current, "batch-norm running statistics")?;
         let new: Vec<f32> = old
             .iter()
             .zip(batch)
@@ -280,36 +281,9 @@ fn register_vec(
     );
 }
 
-fn host_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, NnError> {
-    t.into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| NnError::Data(format!("{e:?}")))
-}
-
-fn nchw_to_nhwc(x: &[f32], [b, c, h, w]: [usize; 4]) -> Vec<f32> {
+/// NCHW -> NHWC into a recycled buffer.
+fn to_nhwc(x: &[f32], shape: [usize; 4]) -> Vec<f32> {
     let mut out = zeroed(x.len());
-    let (per, hw) = (c * h * w, h * w);
-    for e in 0..b {
-        let (src, dst) = (&x[e * per..(e + 1) * per], &mut out[e * per..(e + 1) * per]);
-        for ch in 0..c {
-            for p in 0..hw {
-                dst[p * c + ch] = src[ch * hw + p];
-            }
-        }
-    }
-    out
-}
-
-fn nhwc_to_nchw(x: &[f32], [b, h, w, c]: [usize; 4]) -> Vec<f32> {
-    let mut out = vec![0f32; x.len()];
-    let (per, hw) = (c * h * w, h * w);
-    for e in 0..b {
-        let (src, dst) = (&x[e * per..(e + 1) * per], &mut out[e * per..(e + 1) * per]);
-        for p in 0..hw {
-            for ch in 0..c {
-                dst[ch * hw + p] = src[p * c + ch];
-            }
-        }
-    }
+    nchw_to_nhwc(x, shape, &mut out);
     out
 }

@@ -38,16 +38,12 @@ pub(super) fn commit(tmp: &Path, dest: &Path) -> Result<(), ReportError> {
         discard(tmp);
         write_error(dest, source)
     })?;
-    // Make the rename itself durable; best effort, not every platform can open folders.
-    if let Some(dir) = dest.parent()
-        && let Ok(d) = fs::File::open(if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        })
-    {
-        let _ = d.sync_all();
-    }
+    // Make the rename itself durable, as the crate's atomic writer does.
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    crate::atomic::sync_dir(dir);
     Ok(())
 }
 
