@@ -19,7 +19,8 @@ use crate::block::{ConvBlock, Pool};
 use crate::cnn::{Cnn, CnnConfig};
 use crate::error::NnError;
 use crate::head::Head;
-use crate::host::{HostBlock, HostConv, HostNet, host_vec};
+use crate::host::host_vec;
+use crate::host_net::{HostBlock, HostConv, HostNet};
 
 /// One convolution with its batch norm folded in.
 #[derive(Debug, Clone)]

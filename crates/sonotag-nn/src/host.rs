@@ -1,59 +1,16 @@
-//! A CPU inference engine for folded convolution blocks: NHWC layout end to end, im2col + GEMM
-//! (the `gemm` crate) with bias and activation applied while the tile is in cache, and
-//! vectorisable NHWC pooling. Used by [`crate::fused::FusedCnn`] on CPU devices.
+//! Host-memory building blocks shared by the CPU engines (inference in `host_net`, training in
+//! `host_train`): the one wrapper around the `gemm` crate, im2col tiles for NHWC "same"
+//! convolutions, layout conversions and weight reshapes.
 //!
-//! Why it exists: profiling burn-flex 0.22.1 on the reference network showed that only about a
-//! quarter of inference time is spent in GEMM; the rest goes to converting every activation to
-//! NHWC and back around each convolution, a scalar generic max-pool kernel and a separate pass
-//! per batch norm and activation. Keeping the whole network in NHWC removes all of it.
+//! Why NHWC engines exist at all: profiling burn-flex 0.22.1 on the reference network showed
+//! that only about a quarter of its inference time is spent in GEMM; the rest goes to converting
+//! every activation to NHWC and back around each convolution, a scalar generic max-pool kernel
+//! and a separate pass per batch norm and activation.
 
 use gemm::{Parallelism, gemm};
-use rayon::prelude::*;
-
-use crate::activation::Activation;
-use crate::block::Pool;
 
 /// Bytes of im2col scratch per tile: small enough to stay in a core's L2 cache.
 const TILE_BYTES: usize = 256 * 1024;
-
-/// One k x k "same" convolution with batch norm folded in, weights as a `[k*k*c_in, c_out]`
-/// row-major matrix (rows ordered tap-major, channel-minor, matching the NHWC im2col rows).
-#[derive(Debug, Clone)]
-pub(crate) struct HostConv {
-    pub c_in: usize,
-    pub c_out: usize,
-    pub k: usize,
-    pub weight: Vec<f32>,
-    pub bias: Vec<f32>,
-}
-
-impl HostConv {
-    /// From an OIHW weight (`[c_out, c_in, k, k]`, row-major) and a bias.
-    pub fn from_oihw(weight: &[f32], bias: Vec<f32>, c_out: usize, c_in: usize, k: usize) -> Self {
-        Self {
-            c_in,
-            c_out,
-            k,
-            weight: oihw_to_rows(weight, c_out, c_in, k),
-            bias,
-        }
-    }
-
-    /// `x`: one example `[h, w, c_in]`; returns `[h, w, c_out]` after bias and activation.
-    fn forward(&self, x: &[f32], h: usize, w: usize, act: &Activation) -> Vec<f32> {
-        let mut out = vec![0f32; h * w * self.c_out];
-        let mut cols = Vec::new();
-        let geometry = ([h, w, self.c_in], self.k, self.c_out);
-        conv_gemm(x, geometry, &self.weight, &mut out, &mut cols, |dst| {
-            for px in dst.chunks_exact_mut(self.c_out) {
-                for (v, b) in px.iter_mut().zip(&self.bias) {
-                    *v = activate(*v + b, act);
-                }
-            }
-        });
-        out
-    }
-}
 
 /// `out = im2col(x) weight` for a k x k "same" convolution of one NHWC example `x`
 /// (`[h, w, c_in]`; `weight` is `[k*k*c_in, c_out]`, `out` is `[h, w, c_out]`), one L2-sized
@@ -268,113 +225,5 @@ pub(crate) fn im2col(
                 }
             }
         }
-    }
-}
-
-#[inline(always)]
-pub(crate) fn activate(v: f32, act: &Activation) -> f32 {
-    match act {
-        Activation::Relu => v.max(0.0),
-        Activation::LeakyRelu { negative_slope } => {
-            if v > 0.0 {
-                v
-            } else {
-                v * *negative_slope as f32
-            }
-        }
-        Activation::Silu => v / (1.0 + (-v).exp()),
-        // Not supported by the host engine (no erf in std); `HostNet::supports` refuses it.
-        Activation::Gelu => v,
-    }
-}
-
-/// NHWC pooling with stride = kernel, partial windows dropped.
-fn pool(x: &[f32], h: usize, w: usize, c: usize, pool: &Pool) -> (Vec<f32>, usize, usize) {
-    let ([kh, kw], is_max) = match pool {
-        Pool::Identity => return (x.to_vec(), h, w),
-        Pool::Max { kernel } => (*kernel, true),
-        Pool::Avg { kernel } => (*kernel, false),
-    };
-    let (oh, ow) = (h / kh, w / kw);
-    let mut out = vec![if is_max { f32::NEG_INFINITY } else { 0.0 }; oh * ow * c];
-    let scale = 1.0 / (kh * kw) as f32;
-    for y in 0..oh {
-        for xo in 0..ow {
-            let dst = &mut out[(y * ow + xo) * c..(y * ow + xo + 1) * c];
-            for i in 0..kh {
-                for j in 0..kw {
-                    let src = ((y * kh + i) * w + xo * kw + j) * c;
-                    let src = &x[src..src + c];
-                    if is_max {
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d = d.max(*s);
-                        }
-                    } else {
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d += s;
-                        }
-                    }
-                }
-            }
-            if !is_max {
-                dst.iter_mut().for_each(|d| *d *= scale);
-            }
-        }
-    }
-    (out, oh, ow)
-}
-
-/// The convolution part of a folded network.
-#[derive(Debug, Clone)]
-pub(crate) struct HostBlock {
-    pub convs: Vec<HostConv>,
-    pub activation: Activation,
-    pub pool: Pool,
-}
-
-/// Folded convolution blocks on host memory.
-#[derive(Debug, Clone)]
-pub(crate) struct HostNet {
-    pub blocks: Vec<HostBlock>,
-}
-
-impl HostNet {
-    /// Whether the engine implements this activation.
-    pub fn supports(activation: &Activation) -> bool {
-        !matches!(activation, Activation::Gelu)
-    }
-
-    /// `x`: NCHW batch (row-major `[b, c, h, w]`); returns the NCHW feature map and its shape.
-    pub fn features(&self, x: &[f32], shape: [usize; 4]) -> (Vec<f32>, [usize; 4]) {
-        let [b, c, h, w] = shape;
-        let per = c * h * w;
-        let results: Vec<(Vec<f32>, [usize; 3])> = (0..b)
-            .into_par_iter()
-            .map(|i| {
-                let mut cur = vec![0f32; per];
-                nchw_to_nhwc(&x[i * per..(i + 1) * per], [1, c, h, w], &mut cur);
-                let (mut hh, mut ww, mut cc) = (h, w, c);
-                for block in &self.blocks {
-                    for conv in &block.convs {
-                        cur = conv.forward(&cur, hh, ww, &block.activation);
-                        cc = conv.c_out;
-                    }
-                    let (pooled, ph, pw) = pool(&cur, hh, ww, cc, &block.pool);
-                    cur = pooled;
-                    hh = ph;
-                    ww = pw;
-                }
-                // NHWC -> NCHW for the head.
-                let mut nchw = vec![0f32; cur.len()];
-                nhwc_to_nchw(&cur, [1, hh, ww, cc], &mut nchw);
-                (nchw, [cc, hh, ww])
-            })
-            .collect();
-        let [c_out, h_out, w_out] = results.first().map(|r| r.1).unwrap_or([0, 0, 0]);
-        let mut all = Vec::with_capacity(b * c_out * h_out * w_out);
-        for (r, _) in results {
-            all.extend_from_slice(&r);
-        }
-        (all, [b, c_out, h_out, w_out])
     }
 }

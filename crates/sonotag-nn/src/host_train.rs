@@ -150,7 +150,7 @@ pub(crate) struct TrainNorm {
 
 /// One k x k "same" convolution (odd k, stride 1), optionally followed by batch norm. The weight
 /// is a `[k*k*c_in, c_out]` row-major matrix, rows tap-major and channel-minor, as in
-/// [`crate::host::HostConv`].
+/// [`crate::host_net::HostConv`].
 #[derive(Debug, Clone)]
 pub(crate) struct TrainConv {
     pub c_in: usize,

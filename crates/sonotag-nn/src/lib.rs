@@ -43,6 +43,7 @@ mod error;
 pub mod fused;
 mod head;
 mod host;
+mod host_net;
 mod host_train;
 pub mod init;
 pub mod loss;

@@ -340,6 +340,27 @@ fn eval_mode_is_deterministic_and_training_lowers_the_loss() {
     }
 }
 
+/// The model with non-trivial batch norm statistics and affine parameters, as after training.
+fn with_trained_statistics(mut model: sonotag_nn::Cnn) -> sonotag_nn::Cnn {
+    let dev = device();
+    for block in &mut model.blocks {
+        for norm in &mut block.norms {
+            let c = norm.gamma.dims()[0];
+            let ramp = |a: f32, b: f32| {
+                Tensor::<1>::from_data(
+                    TensorData::new((0..c).map(|i| a + b * i as f32).collect::<Vec<_>>(), [c]),
+                    &dev,
+                )
+            };
+            norm.running_mean = burn::module::RunningState::new(ramp(-0.2, 0.05));
+            norm.running_var = burn::module::RunningState::new(ramp(0.5, 0.1));
+            norm.gamma = Param::from_tensor(ramp(0.8, 0.02));
+            norm.beta = Param::from_tensor(ramp(0.1, -0.01));
+        }
+    }
+    model
+}
+
 /// The folded CPU engine reproduces eval-mode logits for every pooling, activation, kernel and
 /// head the blocks support (against burn's own layers as the reference).
 #[test]
@@ -384,24 +405,7 @@ fn fused_inference_matches_eval_mode_for_every_block_variant() {
         ),
     ];
     for (config, input) in variants {
-        let model = config.init(&dev).unwrap();
-        // Non-trivial batch norm statistics, as after training.
-        let mut model = model;
-        for block in &mut model.blocks {
-            for norm in &mut block.norms {
-                let c = norm.gamma.dims()[0];
-                let ramp = |a: f32, b: f32| {
-                    Tensor::<1>::from_data(
-                        TensorData::new((0..c).map(|i| a + b * i as f32).collect::<Vec<_>>(), [c]),
-                        &dev,
-                    )
-                };
-                norm.running_mean = burn::module::RunningState::new(ramp(-0.2, 0.05));
-                norm.running_var = burn::module::RunningState::new(ramp(0.5, 0.1));
-                norm.gamma = Param::from_tensor(ramp(0.8, 0.02));
-                norm.beta = Param::from_tensor(ramp(0.1, -0.01));
-            }
-        }
+        let model = with_trained_statistics(config.init(&dev).unwrap());
         let x = randn(input, &dev);
         let expected = values(model.forward(x.clone()));
         let fused = FusedCnn::new(&model).unwrap();
@@ -417,6 +421,55 @@ fn fused_inference_matches_eval_mode_for_every_block_variant() {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// The folded engine (direct kernel for few input values, strided GEMMs otherwise; shared
+    /// padding; pooling before or after the activation) agrees with eval mode on random stacks.
+    #[test]
+    fn fused_engine_matches_eval_mode_on_random_stacks(
+        widths in prop::collection::vec(1usize..20, 1..4),
+        in_channels in 1usize..4,
+        kernel in prop::sample::select(vec![1usize, 3, 5]),
+        n_convs in 1usize..3,
+        batch_norm in any::<bool>(),
+        pool in prop::sample::select(vec![
+            Pool::Identity,
+            Pool::Max { kernel: [2, 2] },
+            Pool::Avg { kernel: [2, 2] },
+            Pool::Max { kernel: [1, 3] },
+            Pool::Avg { kernel: [3, 1] },
+        ]),
+        activation in prop::sample::select(vec![
+            Activation::Relu,
+            Activation::LeakyRelu { negative_slope: 0.1 },
+            Activation::Silu,
+        ]),
+        batch in 1usize..4,
+        f in 12usize..40,
+        t in 12usize..40,
+    ) {
+        let dev = device();
+        let config = CnnConfig::new(widths, 3)
+            .with_in_channels(in_channels)
+            .with_block(
+                ConvBlockSpec::new()
+                    .with_kernel_size(kernel)
+                    .with_n_convs(n_convs)
+                    .with_batch_norm(batch_norm)
+                    .with_activation(activation)
+                    .with_pool(pool),
+            );
+        let input = [batch, in_channels, f, t];
+        prop_assume!(config.feature_shape(input).is_ok(), "the pooling windows do not fit");
+        let model = with_trained_statistics(config.init(&dev).unwrap());
+        let x = randn(input, &dev);
+        let expected = values(model.forward(x.clone()));
+        let fused = FusedCnn::new(&model).unwrap();
+        prop_assert_eq!(fused.uses_host_engine(), common::on_cpu());
+        let got = values(fused.try_forward(x).unwrap());
+        for (u, v) in expected.iter().zip(&got) {
+            prop_assert!((u - v).abs() < 1e-4 * (1.0 + u.abs()), "{} vs {}", u, v);
+        }
+    }
 
     /// `output_shape` predicts what running the network gives, for any valid configuration
     /// and input size (and says "error" exactly when the pooling windows do not fit).
