@@ -21,6 +21,19 @@ use rayon::prelude::*;
 use crate::activation::Activation;
 use crate::block::Pool;
 use crate::host::{Strided, matmul, oihw_to_rows};
+use crate::winograd::{Tiles, Winograd};
+
+/// Input channels from which a 3 x 3 convolution runs as Winograd F(2x2, 3x3): below it the
+/// GEMMs are too thin for the transforms to pay.
+const WINOGRAD_MIN_C_IN: usize = 8;
+
+/// Output tiles (2 x 2 pixels each) per Winograd band. Measured on the reference network:
+/// 75 to 200 are alike; 25 to 48 make the 16 GEMMs too thin (their weights are repacked per
+/// call) and lose 5-10%.
+const WINOGRAD_TILES: usize = 100;
+
+/// Bytes of convolution output per band: pooled while still in a core's L2 cache.
+const BAND_BYTES: usize = 128 * 1024;
 
 /// Bytes of a GEMM tile's working set (output rows plus the input rows they read): small
 /// enough to stay in a core's L2 cache across the `k` accumulating GEMMs.
@@ -43,6 +56,8 @@ pub(crate) struct HostConv {
     weight: Vec<f32>,
     /// For the direct kernel: the same rows with `c_out` rounded up to whole [`LANES`].
     direct: Option<Vec<f32>>,
+    /// For 3 x 3 kernels with enough input channels: the kernel in the Winograd domain.
+    winograd: Option<Winograd>,
     bias: Vec<f32>,
 }
 
@@ -58,12 +73,15 @@ impl HostConv {
             }
             d
         });
+        let winograd = (k == 3 && direct.is_none() && c_in >= WINOGRAD_MIN_C_IN)
+            .then(|| Winograd::new(&weight, c_in, c_out));
         Self {
             c_in,
             c_out,
             k,
             weight,
             direct,
+            winograd,
             bias,
         }
     }
@@ -131,16 +149,41 @@ impl HostConv {
 /// [`direct`] with AVX2 + FMA intrinsics (the crate itself targets baseline x86-64, where the
 /// portable loop does not vectorise well): for each [`LANES`] output channels the tap weights
 /// stay in registers while [`PIXELS`] output pixels accumulate side by side, which hides the
-/// FMA latency.
+/// FMA latency. The tap count is a compile-time constant so the tap loop unrolls.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn direct_avx2([k, c_in, c_out, wp]: [usize; 4], weight: &[f32], xp: &[f32], y: &mut [f32]) {
-    use std::arch::x86_64::{_mm256_loadu_ps, _mm256_setzero_ps, _mm256_storeu_ps};
+unsafe fn direct_avx2(shape: [usize; 4], weight: &[f32], xp: &[f32], y: &mut [f32]) {
+    let [k, c_in, ..] = shape;
+    // SAFETY (each arm): AVX2 and FMA are this function's own requirement.
+    unsafe {
+        match k * k * c_in {
+            1 => direct_taps::<1>(shape, weight, xp, y),
+            2 => direct_taps::<2>(shape, weight, xp, y),
+            3 => direct_taps::<3>(shape, weight, xp, y),
+            4 => direct_taps::<4>(shape, weight, xp, y),
+            5 => direct_taps::<5>(shape, weight, xp, y),
+            6 => direct_taps::<6>(shape, weight, xp, y),
+            7 => direct_taps::<7>(shape, weight, xp, y),
+            8 => direct_taps::<8>(shape, weight, xp, y),
+            _ => direct_taps::<DIRECT_MAX_TAPS>(shape, weight, xp, y),
+        }
+    }
+}
+
+/// [`direct_avx2`] for `T = k * k * c_in` taps.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn direct_taps<const T: usize>(
+    [k, c_in, c_out, wp]: [usize; 4],
+    weight: &[f32],
+    xp: &[f32],
+    y: &mut [f32],
+) {
+    use std::arch::x86_64::{__m256, _mm256_loadu_ps, _mm256_setzero_ps, _mm256_storeu_ps};
     const _: () = assert!(LANES == 8);
-    let taps = k * k * c_in;
     let wide = c_out.div_ceil(LANES) * LANES;
     // Where each tap reads, relative to the output pixel's first padded input value.
-    let mut offsets = [0usize; DIRECT_MAX_TAPS];
+    let mut offsets = [0usize; T];
     for i in 0..k {
         for j in 0..k {
             for ci in 0..c_in {
@@ -148,36 +191,41 @@ unsafe fn direct_avx2([k, c_in, c_out, wp]: [usize; 4], weight: &[f32], xp: &[f3
             }
         }
     }
-    let offsets = &offsets[..taps];
     let m = y.len() / c_out;
     let mut spill = [0f32; LANES];
     for lane0 in (0..c_out).step_by(LANES) {
         let lanes = LANES.min(c_out - lane0);
-        let mut wv = [_mm256_setzero_ps(); DIRECT_MAX_TAPS];
-        for (t, w) in wv.iter_mut().take(taps).enumerate() {
+        let mut wv = [_mm256_setzero_ps(); T];
+        for (t, w) in wv.iter_mut().enumerate() {
             let row = &weight[t * wide + lane0..t * wide + lane0 + LANES];
             // SAFETY: `row` holds LANES (8) f32 values; unaligned load.
             *w = unsafe { _mm256_loadu_ps(row.as_ptr()) };
         }
-        let mut store = |q: usize, acc: &[std::arch::x86_64::__m256]| {
+        let mut store = |q: usize, acc: &[__m256]| {
             for (p, a) in acc.iter().enumerate() {
-                // SAFETY: `spill` holds LANES (8) f32 values; unaligned store.
-                unsafe { _mm256_storeu_ps(spill.as_mut_ptr(), *a) };
                 let at = (q + p) * c_out + lane0;
-                y[at..at + lanes].copy_from_slice(&spill[..lanes]);
+                let dst = &mut y[at..at + lanes];
+                if lanes == LANES {
+                    // SAFETY: `dst` holds LANES (8) f32 values; unaligned store.
+                    unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), *a) };
+                } else {
+                    // SAFETY: `spill` holds LANES (8) f32 values; unaligned store.
+                    unsafe { _mm256_storeu_ps(spill.as_mut_ptr(), *a) };
+                    dst.copy_from_slice(&spill[..lanes]);
+                }
             }
         };
         let whole = m / PIXELS * PIXELS;
         for q in (0..whole).step_by(PIXELS) {
             // SAFETY: AVX2 and FMA are this function's own requirement.
             store(q, &unsafe {
-                direct_pixels::<PIXELS>(&wv, offsets, xp, q * c_in, c_in)
+                direct_pixels::<T, PIXELS>(&wv, &offsets, xp, q * c_in, c_in)
             });
         }
         for q in whole..m {
             // SAFETY: as above.
             store(q, &unsafe {
-                direct_pixels::<1>(&wv, offsets, xp, q * c_in, c_in)
+                direct_pixels::<T, 1>(&wv, &offsets, xp, q * c_in, c_in)
             });
         }
     }
@@ -192,9 +240,9 @@ const PIXELS: usize = 4;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn direct_pixels<const P: usize>(
-    wv: &[std::arch::x86_64::__m256; DIRECT_MAX_TAPS],
-    offsets: &[usize],
+unsafe fn direct_pixels<const T: usize, const P: usize>(
+    wv: &[std::arch::x86_64::__m256; T],
+    offsets: &[usize; T],
     xp: &[f32],
     at: usize,
     c_in: usize,
@@ -251,12 +299,16 @@ pub(crate) struct HostNet {
 /// Per-thread buffers, kept between batches: fresh large buffers cost page faults and zeroing.
 #[derive(Default)]
 struct Scratch {
-    /// The next convolution's padded NHWC input.
+    /// The current convolution's padded NHWC input.
     input: Vec<f32>,
-    /// The current convolution's output at padded width.
+    /// The next convolution's padded NHWC input, filled band by band.
+    next: Vec<f32>,
+    /// One band of the current convolution's output, at the padded row stride.
     output: Vec<f32>,
     /// One pooled pixel on its way to an NCHW destination.
     pixel: Vec<f32>,
+    /// Winograd-domain tiles of one band.
+    tiles: Tiles,
 }
 
 thread_local! {
@@ -306,7 +358,20 @@ impl HostNet {
     }
 
     /// One NCHW example `x` (`[c, h, w]`) to its NCHW feature map `out`.
-    fn example(&self, x: &[f32], [c, h, w]: [usize; 3], out: &mut [f32], s: &mut Scratch) {
+    fn example(&self, x: &[f32], shape: [usize; 3], out: &mut [f32], s: &mut Scratch) {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features `example_avx2` is compiled for (checked above).
+            unsafe { example_avx2(self, x, shape, out, s) };
+            return;
+        }
+        self.example_portable(x, shape, out, s);
+    }
+
+    /// [`HostNet::example`]; inlined into [`example_avx2`] so that the passes between the
+    /// GEMMs (padding, bias, activation, pooling) are compiled for AVX2 there.
+    #[inline(always)]
+    fn example_portable(&self, x: &[f32], [c, h, w]: [usize; 3], out: &mut [f32], s: &mut Scratch) {
         let Some(first) = self.blocks.first().and_then(|b| b.convs.first()) else {
             out.copy_from_slice(x);
             return;
@@ -315,38 +380,111 @@ impl HostNet {
         let (mut h, mut w) = (h, w);
         for (bi, block) in self.blocks.iter().enumerate() {
             for (ci, conv) in block.convs.iter().enumerate() {
-                conv.forward(&s.input, h, w, &mut s.output);
                 let last = ci + 1 == block.convs.len();
                 let next = match last {
                     false => block.convs.get(ci + 1),
                     true => self.blocks.get(bi + 1).and_then(|b| b.convs.first()),
                 };
-                let sink = match next {
-                    Some(next) => Sink::Padded {
-                        buf: &mut s.input,
-                        pad: next.pad(),
-                    },
-                    None => Sink::Nchw(out),
-                };
                 let pool = if last { block.pool } else { Pool::Identity };
-                let layout = Layout {
-                    h,
-                    w,
-                    stride: w + conv.pad(),
-                    c: conv.c_out,
-                };
-                (h, w) = finish(
-                    &s.output,
-                    layout,
-                    &conv.bias,
-                    block.activation,
+                let [kh, kw] = pool.kernel();
+                let (oh, ow) = (h / kh, w / kw);
+                if let Some(next) = next {
+                    s.next
+                        .resize(pad_layout([oh, ow, conv.c_out], next.pad()), 0.0);
+                    zero_border(&mut s.next, [oh, ow, conv.c_out], next.pad());
+                }
+                let step = Step {
+                    bias: &conv.bias,
+                    activation: block.activation,
                     pool,
-                    sink,
-                    &mut s.pixel,
-                );
+                };
+                // The rows and columns that complete pooling windows.
+                let (h_used, w_used) = (oh * kh, ow * kw);
+                let stride = w + conv.pad();
+                if let Some(winograd) = conv
+                    .winograd
+                    .as_ref()
+                    .filter(|_| h_used % 2 == 0 && w_used % 2 == 0 && w_used > 0)
+                {
+                    // Bands of whole tiles and whole pooling windows.
+                    let unit = if kh % 2 == 0 { kh } else { 2 * kh };
+                    let tw = w_used / 2;
+                    let band = ((2 * (WINOGRAD_TILES / tw).max(1)) / unit).max(1) * unit;
+                    for r0 in (0..h_used).step_by(band) {
+                        let rows = band.min(h_used - r0);
+                        winograd.forward_rows(
+                            &s.input,
+                            stride,
+                            [r0 / 2, rows / 2, tw],
+                            &mut s.output,
+                            &mut s.tiles,
+                        );
+                        let layout = Layout {
+                            h: rows,
+                            w: w_used,
+                            stride: w_used,
+                            c: conv.c_out,
+                        };
+                        let rows = Rows {
+                            first: r0 / kh,
+                            total: oh,
+                        };
+                        let sink = match next {
+                            Some(next) => Sink::Padded {
+                                buf: &mut s.next,
+                                pad: next.pad(),
+                            },
+                            None => Sink::Nchw(out),
+                        };
+                        finish(&s.output, layout, step, sink, rows, &mut s.pixel);
+                    }
+                } else {
+                    // Bands of whole pooling windows, so that each band's output is still in
+                    // cache when it is pooled.
+                    let band = (BAND_BYTES / (4 * stride * conv.c_out) / kh).max(1) * kh;
+                    for r0 in (0..h).step_by(band) {
+                        let rows = band.min(h - r0);
+                        conv.forward(&s.input[r0 * stride * conv.c_in..], rows, w, &mut s.output);
+                        let sink = match next {
+                            Some(next) => Sink::Padded {
+                                buf: &mut s.next,
+                                pad: next.pad(),
+                            },
+                            None => Sink::Nchw(out),
+                        };
+                        let layout = Layout {
+                            h: rows,
+                            w,
+                            stride,
+                            c: conv.c_out,
+                        };
+                        let rows = Rows {
+                            first: r0 / kh,
+                            total: oh,
+                        };
+                        finish(&s.output, layout, step, sink, rows, &mut s.pixel);
+                    }
+                }
+                if next.is_some() {
+                    std::mem::swap(&mut s.input, &mut s.next);
+                }
+                (h, w) = (oh, ow);
             }
         }
     }
+}
+
+/// [`HostNet::example`] compiled for AVX2 + FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn example_avx2(
+    net: &HostNet,
+    x: &[f32],
+    shape: [usize; 3],
+    out: &mut [f32],
+    s: &mut Scratch,
+) {
+    net.example_portable(x, shape, out, s);
 }
 
 /// A convolution output of `h x w` pixels of `c` values, rows `stride` pixels apart.
@@ -359,6 +497,7 @@ struct Layout {
 }
 
 /// One NCHW example as NHWC with a zero border of `pad` in `buf`.
+#[inline(always)]
 fn pad_nchw(x: &[f32], [c, h, w]: [usize; 3], pad: usize, buf: &mut Vec<f32>) {
     let wp = w + pad;
     buf.resize(pad_layout([h, w, c], pad), 0.0);
@@ -383,6 +522,7 @@ fn pad_layout([h, w, c]: [usize; 3], pad: usize) -> usize {
 }
 
 /// Zeroes the border (see [`pad_layout`]) around an `h x w` NHWC interior of `c` channels.
+#[inline(always)]
 fn zero_border(buf: &mut [f32], [h, w, c]: [usize; 3], pad: usize) {
     let row = (w + pad) * c;
     buf[..pad * row].fill(0.0);
@@ -392,36 +532,67 @@ fn zero_border(buf: &mut [f32], [h, w, c]: [usize; 3], pad: usize) {
     }
 }
 
-/// Bias, activation and pooling of one convolution output `y` into `sink`, in one pass;
-/// returns the pooled height and width.
+/// What follows a convolution: bias, activation, pooling.
+#[derive(Debug, Clone, Copy)]
+struct Step<'a> {
+    bias: &'a [f32],
+    activation: Activation,
+    pool: Pool,
+}
+
+/// Which pooled rows a band produces: from `first`, of `total` in the whole output.
+#[derive(Debug, Clone, Copy)]
+struct Rows {
+    first: usize,
+    total: usize,
+}
+
+/// Bias, activation and pooling of one band of a convolution's output `y` into `sink`, in
+/// one pass. A padded sink must already have its size and zero border.
+#[inline(always)]
 fn finish(
     y: &[f32],
     layout: Layout,
-    bias: &[f32],
-    activation: Activation,
-    pool: Pool,
+    step: Step<'_>,
     sink: Sink<'_>,
+    rows: Rows,
     pixel: &mut Vec<f32>,
-) -> (usize, usize) {
+) {
+    let Step {
+        bias,
+        activation,
+        pool,
+    } = step;
     match activation {
-        Activation::Relu => finish_with(y, layout, bias, |v| v.max(0.0), true, pool, sink, pixel),
+        Activation::Relu => finish_with(
+            y,
+            layout,
+            bias,
+            |v| v.max(0.0),
+            true,
+            pool,
+            sink,
+            rows,
+            pixel,
+        ),
         Activation::LeakyRelu { negative_slope } => {
             let slope = negative_slope as f32;
             let act = move |v: f32| if v > 0.0 { v } else { v * slope };
-            finish_with(y, layout, bias, act, slope >= 0.0, pool, sink, pixel)
+            finish_with(y, layout, bias, act, slope >= 0.0, pool, sink, rows, pixel)
         }
         Activation::Silu => {
             let act = |v: f32| v / (1.0 + (-v).exp());
-            finish_with(y, layout, bias, act, false, pool, sink, pixel)
+            finish_with(y, layout, bias, act, false, pool, sink, rows, pixel)
         }
         // Refused by `HostNet::supports`; the identity keeps this total.
-        Activation::Gelu => finish_with(y, layout, bias, |v| v, true, pool, sink, pixel),
+        Activation::Gelu => finish_with(y, layout, bias, |v| v, true, pool, sink, rows, pixel),
     }
 }
 
 /// [`finish`] for one activation; `monotone` (non-decreasing) lets max pooling run before
 /// bias and activation, on a quarter of the values.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn finish_with(
     y: &[f32],
     Layout { h, w, stride, c }: Layout,
@@ -430,50 +601,27 @@ fn finish_with(
     monotone: bool,
     pool: Pool,
     sink: Sink<'_>,
+    Rows { first, total }: Rows,
     pixel: &mut Vec<f32>,
-) -> (usize, usize) {
+) {
     let [kh, kw] = pool.kernel();
-    let is_max = !matches!(pool, Pool::Avg { .. });
     let (oh, ow) = (h / kh, w / kw);
-    let scale = 1.0 / (kh * kw) as f32;
-    let window = |oy: usize, ox: usize, dst: &mut [f32]| {
-        let tap = |i: usize, j: usize| {
-            let at = ((oy * kh + i) * stride + ox * kw + j) * c;
-            &y[at..at + c]
-        };
-        if is_max && monotone {
-            dst.copy_from_slice(tap(0, 0));
-            for (i, j) in (0..kh).flat_map(|i| (0..kw).map(move |j| (i, j))).skip(1) {
-                for (d, v) in dst.iter_mut().zip(tap(i, j)) {
-                    *d = d.max(*v);
-                }
-            }
-            for (d, b) in dst.iter_mut().zip(bias) {
-                *d = act(*d + b);
-            }
-            return;
-        }
-        dst.fill(if is_max { f32::NEG_INFINITY } else { 0.0 });
-        for i in 0..kh {
-            for j in 0..kw {
-                for ((d, v), b) in dst.iter_mut().zip(tap(i, j)).zip(bias) {
-                    let a = act(*v + b);
-                    *d = if is_max { d.max(a) } else { *d + a };
-                }
-            }
-        }
-        if !is_max {
-            dst.iter_mut().for_each(|d| *d *= scale);
-        }
+    let pooling = Pooling {
+        y,
+        stride,
+        c,
+        kernel: [kh, kw],
+        bias,
+        is_max: !matches!(pool, Pool::Avg { .. }),
+        monotone,
     };
+    let window = |oy: usize, ox: usize, dst: &mut [f32]| pooling.window(oy, ox, dst, act);
     match sink {
         Sink::Padded { buf, pad } => {
             let row = ow + pad;
-            buf.resize(pad_layout([oh, ow, c], pad), 0.0);
-            zero_border(buf, [oh, ow, c], pad);
             for oy in 0..oh {
                 for ox in 0..ow {
-                    let at = ((oy + pad) * row + ox + pad) * c;
+                    let at = ((first + oy + pad) * row + ox + pad) * c;
                     window(oy, ox, &mut buf[at..at + c]);
                 }
             }
@@ -484,11 +632,62 @@ fn finish_with(
                 for ox in 0..ow {
                     window(oy, ox, pixel);
                     for (ch, v) in pixel.iter().enumerate() {
-                        out[(ch * oh + oy) * ow + ox] = *v;
+                        out[(ch * total + first + oy) * ow + ox] = *v;
                     }
                 }
             }
         }
     }
-    (oh, ow)
+}
+
+/// One band's pooling windows over the convolution output `y` (see [`finish_with`]).
+struct Pooling<'a> {
+    y: &'a [f32],
+    stride: usize,
+    c: usize,
+    kernel: [usize; 2],
+    bias: &'a [f32],
+    is_max: bool,
+    monotone: bool,
+}
+
+impl Pooling<'_> {
+    /// The pooled, biased, activated pixel `(oy, ox)` into `dst`. A method rather than a
+    /// closure so that it inlines into `example_avx2` and is compiled for AVX2 there.
+    #[inline(always)]
+    fn window(&self, oy: usize, ox: usize, dst: &mut [f32], act: impl Fn(f32) -> f32) {
+        let [kh, kw] = self.kernel;
+        let c = self.c;
+        let tap = |i: usize, j: usize| {
+            let at = ((oy * kh + i) * self.stride + ox * kw + j) * c;
+            &self.y[at..at + c]
+        };
+        if self.is_max && self.monotone {
+            dst.copy_from_slice(tap(0, 0));
+            for i in 0..kh {
+                for j in (0..kw).skip(usize::from(i == 0)) {
+                    for (d, v) in dst.iter_mut().zip(tap(i, j)) {
+                        *d = d.max(*v);
+                    }
+                }
+            }
+            for (d, b) in dst.iter_mut().zip(self.bias) {
+                *d = act(*d + b);
+            }
+            return;
+        }
+        dst.fill(if self.is_max { f32::NEG_INFINITY } else { 0.0 });
+        for i in 0..kh {
+            for j in 0..kw {
+                for ((d, v), b) in dst.iter_mut().zip(tap(i, j)).zip(self.bias) {
+                    let a = act(*v + b);
+                    *d = if self.is_max { d.max(a) } else { *d + a };
+                }
+            }
+        }
+        if !self.is_max {
+            let scale = 1.0 / (kh * kw) as f32;
+            dst.iter_mut().for_each(|d| *d *= scale);
+        }
+    }
 }

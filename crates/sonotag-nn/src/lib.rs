@@ -51,6 +51,7 @@ mod presets;
 mod targets;
 mod task;
 mod train_pass;
+mod winograd;
 
 pub use activation::Activation;
 pub use backend::BackendKind;
