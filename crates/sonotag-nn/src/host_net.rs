@@ -155,25 +155,29 @@ impl HostConv {
 unsafe fn direct_avx2(shape: [usize; 4], weight: &[f32], xp: &[f32], y: &mut [f32]) {
     let [k, c_in, ..] = shape;
     // SAFETY (each arm): AVX2 and FMA are this function's own requirement.
+    // With at most DIRECT_MAX_TAPS (9) taps, a direct convolution is 3 x 3 over 1 channel or
+    // 1 x 1 over up to 9.
     unsafe {
-        match k * k * c_in {
-            1 => direct_taps::<1>(shape, weight, xp, y),
-            2 => direct_taps::<2>(shape, weight, xp, y),
-            3 => direct_taps::<3>(shape, weight, xp, y),
-            4 => direct_taps::<4>(shape, weight, xp, y),
-            5 => direct_taps::<5>(shape, weight, xp, y),
-            6 => direct_taps::<6>(shape, weight, xp, y),
-            7 => direct_taps::<7>(shape, weight, xp, y),
-            8 => direct_taps::<8>(shape, weight, xp, y),
-            _ => direct_taps::<DIRECT_MAX_TAPS>(shape, weight, xp, y),
+        match (k, c_in) {
+            (3, 1) => direct_taps::<9, 1>(shape, weight, xp, y),
+            (1, 1) => direct_taps::<1, 1>(shape, weight, xp, y),
+            (1, 2) => direct_taps::<2, 2>(shape, weight, xp, y),
+            (1, 3) => direct_taps::<3, 3>(shape, weight, xp, y),
+            (1, 4) => direct_taps::<4, 4>(shape, weight, xp, y),
+            (1, 5) => direct_taps::<5, 5>(shape, weight, xp, y),
+            (1, 6) => direct_taps::<6, 6>(shape, weight, xp, y),
+            (1, 7) => direct_taps::<7, 7>(shape, weight, xp, y),
+            (1, 8) => direct_taps::<8, 8>(shape, weight, xp, y),
+            (1, 9) => direct_taps::<9, 9>(shape, weight, xp, y),
+            _ => direct(shape, weight, xp, y),
         }
     }
 }
 
-/// [`direct_avx2`] for `T = k * k * c_in` taps.
+/// [`direct_avx2`] for `T = k * k * c_in` taps and `C = c_in` channels.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn direct_taps<const T: usize>(
+unsafe fn direct_taps<const T: usize, const C: usize>(
     [k, c_in, c_out, wp]: [usize; 4],
     weight: &[f32],
     xp: &[f32],
@@ -219,13 +223,13 @@ unsafe fn direct_taps<const T: usize>(
         for q in (0..whole).step_by(PIXELS) {
             // SAFETY: AVX2 and FMA are this function's own requirement.
             store(q, &unsafe {
-                direct_pixels::<T, PIXELS>(&wv, &offsets, xp, q * c_in, c_in)
+                direct_pixels::<T, C, PIXELS>(&wv, &offsets, xp, q * C)
             });
         }
         for q in whole..m {
             // SAFETY: as above.
             store(q, &unsafe {
-                direct_pixels::<T, 1>(&wv, &offsets, xp, q * c_in, c_in)
+                direct_pixels::<T, C, 1>(&wv, &offsets, xp, q * C)
             });
         }
     }
@@ -240,19 +244,19 @@ const PIXELS: usize = 4;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn direct_pixels<const T: usize, const P: usize>(
+unsafe fn direct_pixels<const T: usize, const C: usize, const P: usize>(
     wv: &[std::arch::x86_64::__m256; T],
     offsets: &[usize; T],
     xp: &[f32],
     at: usize,
-    c_in: usize,
 ) -> [std::arch::x86_64::__m256; P] {
     use std::arch::x86_64::{_mm256_fmadd_ps, _mm256_set1_ps, _mm256_setzero_ps};
     let mut acc = [_mm256_setzero_ps(); P];
     for (w, &o) in wv.iter().zip(offsets) {
-        let xs = &xp[at + o..=at + o + (P - 1) * c_in];
+        // One bounds check per tap; the compile-time stride lets the pixel reads go unchecked.
+        let xs = &xp[at + o..=at + o + (P - 1) * C];
         for (p, a) in acc.iter_mut().enumerate() {
-            *a = _mm256_fmadd_ps(_mm256_set1_ps(xs[p * c_in]), *w, *a);
+            *a = _mm256_fmadd_ps(_mm256_set1_ps(xs[p * C]), *w, *a);
         }
     }
     acc
