@@ -227,3 +227,24 @@ pub(crate) fn im2col(
         }
     }
 }
+
+/// Runs `f` compiled for AVX2 + FMA where the CPU has them (checked at run time), else as
+/// built. The crate targets baseline x86-64, as users' builds do, so the element-wise passes
+/// between GEMMs would otherwise use 4-lane SSE2; `f` is called once, and so inlined into the
+/// AVX2 function. Results are the same bits either way: Rust never fuses or reorders float
+/// operations on its own.
+#[inline(always)]
+pub(crate) fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features `avx2_fma` is compiled for (checked above).
+        return unsafe { avx2_fma(f) };
+    }
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_fma<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use crate::activation::Activation;
 use crate::block::Pool;
-use crate::host::{Strided, conv_gemm, im2col, matmul, tile_pixels};
+use crate::host::{Strided, conv_gemm, im2col, matmul, tile_pixels, with_avx2};
 
 /// Large buffers freed by one training step and reused by the next: fresh allocations of this
 /// size come from `mmap`, and faulting their pages in again cost about an eighth of a step.
@@ -36,6 +36,14 @@ mod buffers {
 
     /// A zeroed buffer of `len` values, reusing a freed one when one is large enough.
     pub(crate) fn zeroed(len: usize) -> Vec<f32> {
+        let mut v = scratch(len);
+        v.fill(0.0);
+        v
+    }
+
+    /// A buffer of `len` values with unspecified (stale but initialised) contents, for
+    /// callers that overwrite every value: zeroing a large buffer first costs a full pass.
+    pub(crate) fn scratch(len: usize) -> Vec<f32> {
         let reused = if len >= MIN_LEN {
             let mut free = free_list();
             let best = free
@@ -50,7 +58,8 @@ mod buffers {
         };
         match reused {
             Some(mut v) => {
-                v.clear();
+                // Only values beyond the old length are written (zeros).
+                v.truncate(len);
                 v.resize(len, 0.0);
                 v
             }
@@ -78,7 +87,7 @@ mod buffers {
     }
 }
 
-pub(crate) use buffers::{recycle, release as release_buffers, zeroed};
+pub(crate) use buffers::{recycle, release as release_buffers, scratch, zeroed};
 
 /// Examples per work item: partial gradient sums are formed per group, then added in order.
 const GROUP: usize = 4;
@@ -90,21 +99,21 @@ macro_rules! with_activation {
         match $act {
             Activation::Relu => {
                 let $f = |y: f32| y.max(0.0);
-                $body
+                with_avx2(|| $body)
             }
             Activation::LeakyRelu { negative_slope } => {
                 let a = *negative_slope as f32;
                 let $f = move |y: f32| if y > 0.0 { y } else { y * a };
-                $body
+                with_avx2(|| $body)
             }
             Activation::Silu => {
                 let $f = |y: f32| y / (1.0 + (-y).exp());
-                $body
+                with_avx2(|| $body)
             }
             // Refused by `TrainNet::supports`.
             Activation::Gelu => {
                 let $f = |y: f32| y;
-                $body
+                with_avx2(|| $body)
             }
         }
     };
@@ -117,24 +126,24 @@ macro_rules! with_slope {
         match $act {
             Activation::Relu => {
                 let $f = |y: f32| if y > 0.0 { 1.0f32 } else { 0.0 };
-                $body
+                with_avx2(|| $body)
             }
             Activation::LeakyRelu { negative_slope } => {
                 let a = *negative_slope as f32;
                 let $f = move |y: f32| if y > 0.0 { 1.0f32 } else { a };
-                $body
+                with_avx2(|| $body)
             }
             Activation::Silu => {
                 let $f = |y: f32| {
                     let s = 1.0 / (1.0 + (-y).exp());
                     s * (1.0 + y * (1.0 - s))
                 };
-                $body
+                with_avx2(|| $body)
             }
             // Refused by `TrainNet::supports`.
             Activation::Gelu => {
                 let $f = |_: f32| 1.0f32;
-                $body
+                with_avx2(|| $body)
             }
         }
     };
@@ -337,13 +346,14 @@ impl TrainConv {
     ) -> (Vec<f32>, ConvTape) {
         let c_out = self.c_out;
         let (per_in, per_out) = (h * w * self.c_in, h * w * c_out);
-        let mut z = zeroed(b * per_out);
+        // Both overwritten in full: by the convolution, then by batch norm + activation.
+        let mut z = scratch(b * per_out);
         z.par_chunks_mut(per_out)
             .zip(input.par_chunks(per_in))
             .for_each_init(Vec::new, |cols, (out, x)| {
                 self.conv_example(x, [h, w], out, cols)
             });
-        let mut a = zeroed(z.len());
+        let mut a = scratch(z.len());
         let (inv_std, batch_mean, batch_var) = match &self.norm {
             Some(norm) => {
                 let n = (b * h * w) as f64;
@@ -431,7 +441,7 @@ impl TrainConv {
                 let partials: Vec<(Vec<f64>, Vec<f64>)> = dz
                     .par_chunks_mut(per_out)
                     .zip(pre.par_chunks(per_out))
-                    .map(|(ds, ps)| {
+                    .map(|(ds, ps)| with_avx2(|| {
                         let mut sum_dy = vec![0f32; c_out];
                         let mut sum_dyx = vec![0f32; c_out];
                         with_slope!(act, slope => {
@@ -456,7 +466,7 @@ impl TrainConv {
                             sum_dy.iter().map(|&v| v as f64).collect(),
                             sum_dyx.iter().map(|&v| v as f64).collect(),
                         )
-                    })
+                    }))
                     .collect();
                 let mut dbeta = vec![0f64; c_out];
                 let mut dgamma = vec![0f64; c_out];
@@ -471,17 +481,19 @@ impl TrainConv {
                 dz.par_chunks_mut(per_out)
                     .zip(pre.par_chunks(per_out))
                     .for_each(|(ds, ps)| {
-                        for (dp, xp) in ds.chunks_exact_mut(c_out).zip(ps.chunks_exact(c_out)) {
-                            for ((((d, x), s), md), mx) in dp
-                                .iter_mut()
-                                .zip(xp)
-                                .zip(&scale)
-                                .zip(&mean_dy)
-                                .zip(&mean_dyx)
-                            {
-                                *d = s * (*d - md - x * mx);
+                        with_avx2(|| {
+                            for (dp, xp) in ds.chunks_exact_mut(c_out).zip(ps.chunks_exact(c_out)) {
+                                for ((((d, x), s), md), mx) in dp
+                                    .iter_mut()
+                                    .zip(xp)
+                                    .zip(&scale)
+                                    .zip(&mean_dy)
+                                    .zip(&mean_dyx)
+                                {
+                                    *d = s * (*d - md - x * mx);
+                                }
                             }
-                        }
+                        })
                     });
                 grads.gamma = Some(dgamma.iter().map(|&v| v as f32).collect());
                 grads.beta = Some(dbeta.iter().map(|&v| v as f32).collect());
@@ -643,20 +655,22 @@ fn channel_sums_with(x: &[f32], c: usize, add: impl Fn(&mut [f32], &[f32]) + Syn
     let partials: Vec<Vec<f64>> = x
         .par_chunks(chunk)
         .map(|part| {
-            let mut acc = vec![0f32; c];
-            let mut total = vec![0f64; c];
-            // f32 runs of 256 pixels keep the inner loop vectorised and the rounding small.
-            for run in part.chunks(256 * c) {
-                acc.iter_mut().for_each(|a| *a = 0.0);
-                for px in run.chunks_exact(c) {
-                    add(&mut acc, px);
+            with_avx2(|| {
+                let mut acc = vec![0f32; c];
+                let mut total = vec![0f64; c];
+                // f32 runs of 256 pixels keep the inner loop vectorised and the rounding small.
+                for run in part.chunks(256 * c) {
+                    acc.iter_mut().for_each(|a| *a = 0.0);
+                    for px in run.chunks_exact(c) {
+                        add(&mut acc, px);
+                    }
+                    total
+                        .iter_mut()
+                        .zip(&acc)
+                        .for_each(|(t, &a)| *t += a as f64);
                 }
                 total
-                    .iter_mut()
-                    .zip(&acc)
-                    .for_each(|(t, &a)| *t += a as f64);
-            }
-            total
+            })
         })
         .collect();
     sum_partials(partials, c)
@@ -703,7 +717,8 @@ fn pool_forward(
     };
     let (oh, ow) = (h / kh, w / kw);
     let (per_in, per_out) = (h * w * c, oh * ow * c);
-    let mut out = zeroed(b * per_out);
+    // Every output value is written (the first tap, or zero before averaging).
+    let mut out = scratch(b * per_out);
     let mut taps = if is_max {
         vec![0u16; b * per_out]
     } else {
@@ -755,11 +770,11 @@ fn pool_forward(
         out.par_chunks_mut(per_out.max(1))
             .zip(taps.par_chunks_mut(per_out.max(1)))
             .enumerate()
-            .for_each(|(e, (dst, idx))| run_max(e, dst, idx));
+            .for_each(|(e, (dst, idx))| with_avx2(|| run_max(e, dst, idx)));
     } else {
         out.par_chunks_mut(per_out.max(1))
             .enumerate()
-            .for_each(|(e, dst)| run_avg(e, dst));
+            .for_each(|(e, dst)| with_avx2(|| run_avg(e, dst)));
     }
     (out, is_max.then_some(taps), oh, ow)
 }
@@ -787,27 +802,29 @@ fn pool_backward(
         .zip(grad.par_chunks(per_out.max(1)))
         .enumerate()
         .for_each(|(e, (d, g))| {
-            for y in 0..oh {
-                for xo in 0..ow {
-                    let o = (y * ow + xo) * c;
-                    for i in 0..kh {
-                        for j in 0..kw {
-                            let s = ((y * kh + i) * w + xo * kw + j) * c;
-                            let dst = d[s..s + c].iter_mut().zip(&g[o..o + c]);
-                            match taps {
-                                Some(taps) => {
-                                    let tap = (i * kw + j) as u16;
-                                    let t = &taps[e * per_out + o..e * per_out + o + c];
-                                    for ((a, v), &t) in dst.zip(t) {
-                                        *a = if t == tap { *v } else { 0.0 };
+            with_avx2(|| {
+                for y in 0..oh {
+                    for xo in 0..ow {
+                        let o = (y * ow + xo) * c;
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                let s = ((y * kh + i) * w + xo * kw + j) * c;
+                                let dst = d[s..s + c].iter_mut().zip(&g[o..o + c]);
+                                match taps {
+                                    Some(taps) => {
+                                        let tap = (i * kw + j) as u16;
+                                        let t = &taps[e * per_out + o..e * per_out + o + c];
+                                        for ((a, v), &t) in dst.zip(t) {
+                                            *a = if t == tap { *v } else { 0.0 };
+                                        }
                                     }
+                                    None => dst.for_each(|(a, v)| *a = v * scale),
                                 }
-                                None => dst.for_each(|(a, v)| *a = v * scale),
                             }
                         }
                     }
                 }
-            }
+            })
         });
     dx
 }

@@ -35,7 +35,8 @@ use crate::error::NnError;
 use crate::fused::is_host_cpu;
 use crate::host::{host_vec, nchw_to_nhwc, nhwc_to_nchw, oihw_to_rows, rows_to_oihw};
 use crate::host_train::{
-    ConvGrads, Tape, TrainBlock, TrainConv, TrainNet, TrainNorm, recycle, release_buffers, zeroed,
+    ConvGrads, Tape, TrainBlock, TrainConv, TrainNet, TrainNorm, recycle, release_buffers, scratch,
+    zeroed,
 };
 
 /// What [`Cnn::forward_train`] keeps for [`TrainPass::gradients`].
@@ -283,7 +284,7 @@ fn register_vec(
 
 /// NCHW -> NHWC into a recycled buffer.
 fn to_nhwc(x: &[f32], shape: [usize; 4]) -> Vec<f32> {
-    let mut out = zeroed(x.len());
+    let mut out = scratch(x.len());
     nchw_to_nhwc(x, shape, &mut out);
     out
 }
