@@ -1,0 +1,219 @@
+//! The CPU inference engine for folded convolution blocks, used by [`crate::fused::FusedCnn`]
+//! on CPU devices.
+//!
+//! Every convolution reads its input as NHWC with the zero border of "same" padding already in
+//! place, so a k x k convolution needs no im2col matrix: for kernel row `i` the patches of all
+//! output pixels form one strided view of the padded input (row stride `c_in`, `k * c_in`
+//! values each), and the convolution is `k` accumulating GEMMs. The output is computed at the
+//! padded row stride (the `(k - 1) / 2` extra columns of each row are never read), and one pass applies
+//! bias, activation and pooling and writes the next convolution's padded input directly. A
+//! first convolution with very few input values per pixel (a 1-channel spectrogram) runs as a
+//! direct kernel instead, where a GEMM with K = 3 would be mostly overhead, and 3 x 3
+//! convolutions with 8 or more input channels as Winograd F(2x2, 3x3) (`crate::winograd`).
+//!
+//! Why: profiling the previous im2col engine on the reference network put a third of inference
+//! time outside the GEMM kernels: building im2col matrices (9x the activations), a separate
+//! bias/activation pass, and fresh zeroed buffers for every layer. See docs/benchmarks.md.
+
+mod conv;
+mod direct;
+mod finish;
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+pub(crate) use conv::HostConv;
+use finish::{Layout, Rows, Sink, Step, finish, pad_layout, pad_nchw, zero_border};
+
+use crate::activation::Activation;
+use crate::block::Pool;
+use crate::host::with_avx2;
+use crate::winograd::Tiles;
+
+/// Output tiles (2 x 2 pixels each) per Winograd band. Measured on the reference network:
+/// 75 to 200 are alike; 25 to 48 make the 16 GEMMs too thin (their weights are repacked per
+/// call) and lose 5-10%.
+const WINOGRAD_TILES: usize = 100;
+
+/// Bytes of convolution output per band: pooled while still in a core's L2 cache.
+const BAND_BYTES: usize = 128 * 1024;
+
+/// The convolution part of a folded network.
+#[derive(Debug, Clone)]
+pub(crate) struct HostBlock {
+    pub convs: Vec<HostConv>,
+    pub activation: Activation,
+    pub pool: Pool,
+}
+
+/// Folded convolution blocks on host memory.
+#[derive(Debug, Clone)]
+pub(crate) struct HostNet {
+    pub blocks: Vec<HostBlock>,
+}
+
+/// Per-thread buffers, kept between batches: fresh large buffers cost page faults and zeroing.
+#[derive(Default)]
+struct Scratch {
+    /// The current convolution's padded NHWC input.
+    input: Vec<f32>,
+    /// The next convolution's padded NHWC input, filled band by band.
+    next: Vec<f32>,
+    /// One band of the current convolution's output, at the padded row stride.
+    output: Vec<f32>,
+    /// One pooled pixel on its way to an NCHW destination.
+    pixel: Vec<f32>,
+    /// Winograd-domain tiles of one band.
+    tiles: Tiles,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl HostNet {
+    /// Whether the engine implements this activation.
+    pub fn supports(activation: &Activation) -> bool {
+        !matches!(activation, Activation::Gelu)
+    }
+
+    /// The `[c, h, w]` feature shape for an input of `[c, h, w]`.
+    fn feature_shape(&self, [mut c, mut h, mut w]: [usize; 3]) -> [usize; 3] {
+        for block in &self.blocks {
+            c = block.convs.last().map_or(c, |conv| conv.c_out);
+            let [kh, kw] = block.pool.kernel();
+            (h, w) = (h / kh, w / kw);
+        }
+        [c, h, w]
+    }
+
+    /// `x`: NCHW batch (row-major `[b, c, h, w]`); returns the NCHW feature map and its shape.
+    pub fn features(&self, x: &[f32], [b, c, h, w]: [usize; 4]) -> (Vec<f32>, [usize; 4]) {
+        let [c_out, h_out, w_out] = self.feature_shape([c, h, w]);
+        let (per_in, per_out) = (c * h * w, c_out * h_out * w_out);
+        let mut out = vec![0f32; b * per_out];
+        if per_out > 0 {
+            out.par_chunks_mut(per_out)
+                .zip(x.par_chunks(per_in.max(1)))
+                .for_each(|(dst, src)| {
+                    SCRATCH.with(|s| match s.try_borrow_mut() {
+                        Ok(mut s) => self.example(src, [c, h, w], dst, &mut s),
+                        Err(_) => self.example(src, [c, h, w], dst, &mut Scratch::default()),
+                    })
+                });
+        }
+        (out, [b, c_out, h_out, w_out])
+    }
+
+    /// One NCHW example `x` (`[c, h, w]`) to its NCHW feature map `out`.
+    /// The passes between the GEMMs (padding, bias, activation, pooling) are inlined into an
+    /// AVX2 build of this loop where the CPU has AVX2.
+    fn example(&self, x: &[f32], shape: [usize; 3], out: &mut [f32], s: &mut Scratch) {
+        with_avx2(|| self.example_portable(x, shape, out, s));
+    }
+
+    /// [`HostNet::example`] as built.
+    #[inline(always)]
+    fn example_portable(&self, x: &[f32], [c, h, w]: [usize; 3], out: &mut [f32], s: &mut Scratch) {
+        let Some(first) = self.blocks.first().and_then(|b| b.convs.first()) else {
+            out.copy_from_slice(x);
+            return;
+        };
+        pad_nchw(x, [c, h, w], first.pad(), &mut s.input);
+        let (mut h, mut w) = (h, w);
+        for (bi, block) in self.blocks.iter().enumerate() {
+            for (ci, conv) in block.convs.iter().enumerate() {
+                let last = ci + 1 == block.convs.len();
+                let next = match last {
+                    false => block.convs.get(ci + 1),
+                    true => self.blocks.get(bi + 1).and_then(|b| b.convs.first()),
+                };
+                let pool = if last { block.pool } else { Pool::Identity };
+                let [kh, kw] = pool.kernel();
+                let (oh, ow) = (h / kh, w / kw);
+                if let Some(next) = next {
+                    s.next
+                        .resize(pad_layout([oh, ow, conv.c_out], next.pad()), 0.0);
+                    zero_border(&mut s.next, [oh, ow, conv.c_out], next.pad());
+                }
+                let step = Step {
+                    bias: &conv.bias,
+                    activation: block.activation,
+                    pool,
+                };
+                // The rows and columns that complete pooling windows.
+                let (h_used, w_used) = (oh * kh, ow * kw);
+                let stride = w + conv.pad();
+                if let Some(winograd) = conv
+                    .winograd
+                    .as_ref()
+                    .filter(|_| h_used % 2 == 0 && w_used % 2 == 0 && w_used > 0)
+                {
+                    // Bands of whole tiles and whole pooling windows.
+                    let unit = if kh % 2 == 0 { kh } else { 2 * kh };
+                    let tw = w_used / 2;
+                    let band = ((2 * (WINOGRAD_TILES / tw).max(1)) / unit).max(1) * unit;
+                    for r0 in (0..h_used).step_by(band) {
+                        let rows = band.min(h_used - r0);
+                        winograd.forward_rows(
+                            &s.input,
+                            stride,
+                            [r0 / 2, rows / 2, tw],
+                            &mut s.output,
+                            &mut s.tiles,
+                        );
+                        let layout = Layout {
+                            h: rows,
+                            w: w_used,
+                            stride: w_used,
+                            c: conv.c_out,
+                        };
+                        let rows = Rows {
+                            first: r0 / kh,
+                            total: oh,
+                        };
+                        let sink = match next {
+                            Some(next) => Sink::Padded {
+                                buf: &mut s.next,
+                                pad: next.pad(),
+                            },
+                            None => Sink::Nchw(out),
+                        };
+                        finish(&s.output, layout, step, sink, rows, &mut s.pixel);
+                    }
+                } else {
+                    // Bands of whole pooling windows, so that each band's output is still in
+                    // cache when it is pooled.
+                    let band = (BAND_BYTES / (4 * stride * conv.c_out) / kh).max(1) * kh;
+                    for r0 in (0..h).step_by(band) {
+                        let rows = band.min(h - r0);
+                        conv.forward(&s.input[r0 * stride * conv.c_in..], rows, w, &mut s.output);
+                        let sink = match next {
+                            Some(next) => Sink::Padded {
+                                buf: &mut s.next,
+                                pad: next.pad(),
+                            },
+                            None => Sink::Nchw(out),
+                        };
+                        let layout = Layout {
+                            h: rows,
+                            w,
+                            stride,
+                            c: conv.c_out,
+                        };
+                        let rows = Rows {
+                            first: r0 / kh,
+                            total: oh,
+                        };
+                        finish(&s.output, layout, step, sink, rows, &mut s.pixel);
+                    }
+                }
+                if next.is_some() {
+                    std::mem::swap(&mut s.input, &mut s.next);
+                }
+                (h, w) = (oh, ow);
+            }
+        }
+    }
+}
