@@ -170,3 +170,62 @@ fn direct([k, c_in, c_out, wp]: [usize; 4], weight: &[f32], xp: &[f32], y: &mut 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dispatched kernel (AVX2 where the CPU has it) and the portable one both match the
+    /// convolution sum written out, for a 3 x 3 kernel over 1 channel and a 1 x 1 over 3, with
+    /// a channel count that leaves a partial lane group and a pixel count that leaves a
+    /// partial pixel block.
+    #[test]
+    fn kernels_match_the_sum_written_out() {
+        let mut state = 7u32;
+        let mut next = move || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        };
+        for (k, c_in) in [(3usize, 1usize), (1, 3)] {
+            let (h, w, c_out) = (5, 7, 13);
+            let pad = (k - 1) / 2;
+            // The engine's padded layout: `pad` rows above and below, rows `w + pad` apart
+            // with the side border shared, `pad` trailing pixels.
+            let wp = w + pad;
+            let mut xp = vec![0f32; ((h + 2 * pad) * wp + pad) * c_in];
+            for r in 0..h {
+                for c in 0..w {
+                    for ci in 0..c_in {
+                        xp[((r + pad) * wp + pad + c) * c_in + ci] = next();
+                    }
+                }
+            }
+            let rows: Vec<f32> = (0..k * k * c_in * c_out).map(|_| next()).collect();
+            let weight = widen(&rows, c_out);
+            let m = (h - 1) * wp + w;
+            let shape = [k, c_in, c_out, wp];
+            let (mut fast, mut portable) = (vec![0f32; m * c_out], vec![0f32; m * c_out]);
+            run(shape, &weight, &xp, &mut fast);
+            direct(shape, &weight, &xp, &mut portable);
+            for r in 0..h {
+                for c in 0..w {
+                    for co in 0..c_out {
+                        let mut want = 0f32;
+                        for i in 0..k {
+                            for j in 0..k {
+                                for ci in 0..c_in {
+                                    want += xp[((r + i) * wp + c + j) * c_in + ci]
+                                        * rows[((i * k + j) * c_in + ci) * c_out + co];
+                                }
+                            }
+                        }
+                        let at = (r * wp + c) * c_out + co;
+                        for got in [fast[at], portable[at]] {
+                            assert!((got - want).abs() < 1e-5, "k {k}: {got} vs {want}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
