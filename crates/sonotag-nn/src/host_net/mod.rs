@@ -5,8 +5,9 @@
 //! place, so a k x k convolution needs no im2col matrix: for kernel row `i` the patches of all
 //! output pixels form one strided view of the padded input (row stride `c_in`, `k * c_in`
 //! values each), and the convolution is `k` accumulating GEMMs. The output is computed at the
-//! padded row stride (the `(k - 1) / 2` extra columns of each row are never read), and one pass applies
-//! bias, activation and pooling and writes the next convolution's padded input directly. A
+//! padded row stride (the `(k - 1) / 2` extra columns of each row are never read), and one
+//! pass applies bias, activation and pooling and writes the next convolution's padded input
+//! directly. A
 //! first convolution with very few input values per pixel (a 1-channel spectrogram) runs as a
 //! direct kernel instead, where a GEMM with K = 3 would be mostly overhead, and 3 x 3
 //! convolutions with 8 or more input channels as Winograd F(2x2, 3x3) (`crate::winograd`).
@@ -28,7 +29,7 @@ use finish::{Layout, Rows, Sink, Step, finish, pad_layout, pad_nchw, zero_border
 
 use crate::activation::Activation;
 use crate::block::Pool;
-use crate::winograd::Tiles;
+use crate::winograd::{Tiles, Winograd};
 
 /// Output tiles (2 x 2 pixels each) per Winograd band. Measured on the reference network:
 /// 75 to 200 are alike; 25 to 48 make the 16 GEMMs too thin (their weights are repacked per
@@ -143,77 +144,28 @@ impl HostNet {
                         .resize(pad_layout([oh, ow, conv.c_out], next.pad()), 0.0);
                     zero_border(&mut s.next, [oh, ow, conv.c_out], next.pad());
                 }
-                let step = Step {
-                    bias: &conv.bias,
-                    activation: block.activation,
-                    pool,
+                let run = ConvRun {
+                    conv,
+                    step: Step {
+                        bias: &conv.bias,
+                        activation: block.activation,
+                        pool,
+                    },
+                    next_pad: next.map(HostConv::pad),
+                    hw: [h, w],
+                    oh,
                 };
                 // The rows and columns that complete pooling windows.
-                let (h_used, w_used) = (oh * kh, ow * kw);
-                let stride = w + conv.pad();
-                if let Some(winograd) = conv
-                    .winograd
-                    .as_ref()
-                    .filter(|_| h_used % 2 == 0 && w_used % 2 == 0 && w_used > 0)
-                {
-                    // Bands of whole tiles and whole pooling windows.
-                    let unit = if kh % 2 == 0 { kh } else { 2 * kh };
-                    let tw = w_used / 2;
-                    let band = ((2 * (WINOGRAD_TILES / tw).max(1)) / unit).max(1) * unit;
-                    for r0 in (0..h_used).step_by(band) {
-                        let rows = band.min(h_used - r0);
-                        winograd.forward_rows(
-                            &s.input,
-                            stride,
-                            [r0 / 2, rows / 2, tw],
-                            &mut s.output,
-                            &mut s.tiles,
-                        );
-                        let layout = Layout {
-                            h: rows,
-                            w: w_used,
-                            stride: w_used,
-                            c: conv.c_out,
-                        };
-                        let rows = Rows {
-                            first: r0 / kh,
-                            total: oh,
-                        };
-                        let sink = match next {
-                            Some(next) => Sink::Padded {
-                                buf: &mut s.next,
-                                pad: next.pad(),
-                            },
-                            None => Sink::Nchw(out),
-                        };
-                        finish(&s.output, layout, step, sink, rows, &mut s.pixel);
+                let used = [oh * kh, ow * kw];
+                match &conv.winograd {
+                    Some(winograd)
+                        if used[0].is_multiple_of(2)
+                            && used[1].is_multiple_of(2)
+                            && used[1] > 0 =>
+                    {
+                        run.winograd_bands(winograd, used, s, out)
                     }
-                } else {
-                    // Bands of whole pooling windows, so that each band's output is still in
-                    // cache when it is pooled.
-                    let band = (BAND_BYTES / (4 * stride * conv.c_out) / kh).max(1) * kh;
-                    for r0 in (0..h).step_by(band) {
-                        let rows = band.min(h - r0);
-                        conv.forward(&s.input[r0 * stride * conv.c_in..], rows, w, &mut s.output);
-                        let sink = match next {
-                            Some(next) => Sink::Padded {
-                                buf: &mut s.next,
-                                pad: next.pad(),
-                            },
-                            None => Sink::Nchw(out),
-                        };
-                        let layout = Layout {
-                            h: rows,
-                            w,
-                            stride,
-                            c: conv.c_out,
-                        };
-                        let rows = Rows {
-                            first: r0 / kh,
-                            total: oh,
-                        };
-                        finish(&s.output, layout, step, sink, rows, &mut s.pixel);
-                    }
+                    _ => run.gemm_bands(s, out),
                 }
                 if next.is_some() {
                     std::mem::swap(&mut s.input, &mut s.next);
@@ -221,6 +173,87 @@ impl HostNet {
                 (h, w) = (oh, ow);
             }
         }
+    }
+}
+
+/// One convolution of an example, with what follows it.
+struct ConvRun<'a> {
+    conv: &'a HostConv,
+    step: Step<'a>,
+    /// Border of the next convolution's input, or `None` when the output is the feature map.
+    next_pad: Option<usize>,
+    /// Input height and width.
+    hw: [usize; 2],
+    /// Pooled height.
+    oh: usize,
+}
+
+impl ConvRun<'_> {
+    /// Runs the convolution as Winograd F(2x2, 3x3) over the `used` rows and columns (both
+    /// even), in bands of whole tiles and whole pooling windows.
+    #[inline(always)]
+    fn winograd_bands(
+        &self,
+        winograd: &Winograd,
+        [h_used, w_used]: [usize; 2],
+        s: &mut Scratch,
+        out: &mut [f32],
+    ) {
+        let kh = self.step.pool.kernel()[0];
+        let unit = if kh.is_multiple_of(2) { kh } else { 2 * kh };
+        let tw = w_used / 2;
+        let band = ((2 * (WINOGRAD_TILES / tw).max(1)) / unit).max(1) * unit;
+        let stride = self.hw[1] + self.conv.pad();
+        for r0 in (0..h_used).step_by(band) {
+            let rows = band.min(h_used - r0);
+            let tiles = [r0 / 2, rows / 2, tw];
+            winograd.forward_rows(&s.input, stride, tiles, &mut s.output, &mut s.tiles);
+            let layout = Layout {
+                h: rows,
+                w: w_used,
+                stride: w_used,
+                c: self.conv.c_out,
+            };
+            self.finish_band(r0, layout, s, out);
+        }
+    }
+
+    /// Runs the convolution as strided GEMMs, in bands of whole pooling windows, so that each
+    /// band's output is still in cache when it is pooled.
+    #[inline(always)]
+    fn gemm_bands(&self, s: &mut Scratch, out: &mut [f32]) {
+        let ([h, w], conv) = (self.hw, self.conv);
+        let kh = self.step.pool.kernel()[0];
+        let stride = w + conv.pad();
+        let band = (BAND_BYTES / (4 * stride * conv.c_out) / kh).max(1) * kh;
+        for r0 in (0..h).step_by(band) {
+            let rows = band.min(h - r0);
+            conv.forward(&s.input[r0 * stride * conv.c_in..], rows, w, &mut s.output);
+            let layout = Layout {
+                h: rows,
+                w,
+                stride,
+                c: conv.c_out,
+            };
+            self.finish_band(r0, layout, s, out);
+        }
+    }
+
+    /// Bias, activation and pooling of the band of output rows from `r0` now in `s.output`.
+    #[inline(always)]
+    fn finish_band(&self, r0: usize, layout: Layout, s: &mut Scratch, out: &mut [f32]) {
+        let sink = match self.next_pad {
+            Some(pad) => Sink::Padded {
+                buf: &mut s.next,
+                pad,
+            },
+            None => Sink::Nchw(out),
+        };
+        let rows = Rows {
+            first: r0 / self.step.pool.kernel()[0],
+            total: self.oh,
+        };
+        finish(&s.output, layout, self.step, sink, rows, &mut s.pixel);
     }
 }
 
