@@ -38,6 +38,16 @@ impl Activation {
         }
     }
 
+    /// Whether the activation never decreases (ReLU, a leaky ReLU with a non-negative slope):
+    /// then it commutes with max pooling, which can run first, on fewer values.
+    pub(crate) fn is_non_decreasing(&self) -> bool {
+        match self {
+            Self::Relu => true,
+            Self::LeakyRelu { negative_slope } => *negative_slope >= 0.0,
+            Self::Gelu | Self::Silu => false,
+        }
+    }
+
     /// The Kaiming gain that keeps the activation variance constant through a layer:
     /// `sqrt(2)` for ReLU (He et al. 2015), `sqrt(2 / (1 + a^2))` for a leaky ReLU of slope `a`
     /// (as `torch.nn.init.calculate_gain`). GELU and SiLU behave like ReLU for large inputs and

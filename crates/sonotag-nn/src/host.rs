@@ -1,6 +1,7 @@
-//! Host-memory building blocks shared by the CPU engines (inference in `host_net`, training in
-//! `host_train`): the one wrapper around the `gemm` crate, im2col tiles for NHWC "same"
-//! convolutions, layout conversions and weight reshapes.
+//! Host-memory building blocks of the CPU engines (inference in `host_net`, training in
+//! `host_train`): the one wrapper around the `gemm` crate, the activations as concrete closures,
+//! the AVX2 runner, layout conversions and weight reshapes, and the im2col tiles of the training
+//! engine's convolutions.
 //!
 //! Why NHWC engines exist at all: profiling burn-flex 0.22.1 on the reference network showed
 //! that only about a quarter of its inference time is spent in GEMM; the rest goes to converting
@@ -8,6 +9,35 @@
 //! and a separate pass per batch norm and activation.
 
 use gemm::{Parallelism, gemm};
+
+/// Evaluates `$body` with `$f` bound to the activation as a concrete closure (one copy of the
+/// body per activation, so that loops over it vectorise). The one definition of the
+/// activations on host memory, for both engines. GELU, which neither engine implements (they
+/// refuse it in `supports`), is bound to the identity to keep the match total.
+macro_rules! with_activation {
+    ($act:expr, $f:ident => $body:expr) => {
+        match $act {
+            $crate::activation::Activation::Relu => {
+                let $f = |y: f32| y.max(0.0);
+                $body
+            }
+            $crate::activation::Activation::LeakyRelu { negative_slope } => {
+                let a = *negative_slope as f32;
+                let $f = move |y: f32| if y > 0.0 { y } else { y * a };
+                $body
+            }
+            $crate::activation::Activation::Silu => {
+                let $f = |y: f32| y / (1.0 + (-y).exp());
+                $body
+            }
+            $crate::activation::Activation::Gelu => {
+                let $f = |y: f32| y;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_activation;
 
 /// Bytes of im2col scratch per tile: small enough to stay in a core's L2 cache.
 const TILE_BYTES: usize = 256 * 1024;

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use crate::activation::Activation;
 use crate::block::Pool;
-use crate::host::{Strided, conv_gemm, im2col, matmul, tile_pixels, with_avx2};
+use crate::host::{Strided, conv_gemm, im2col, matmul, tile_pixels, with_activation, with_avx2};
 
 /// Large buffers freed by one training step and reused by the next: fresh allocations of this
 /// size come from `mmap`, and faulting their pages in again cost about an eighth of a step.
@@ -98,34 +98,7 @@ const REDUCE_CHUNK: usize = 16 * 1024;
 /// stopped scaling at 8 threads on a 16-core machine).
 const GROUP: usize = 2;
 
-/// Evaluates `$body` with `$f` bound to the activation as a concrete closure (one copy of the
-/// body per activation, so that loops over it vectorise).
-macro_rules! with_activation {
-    ($act:expr, $f:ident => $body:expr) => {
-        match $act {
-            Activation::Relu => {
-                let $f = |y: f32| y.max(0.0);
-                with_avx2(|| $body)
-            }
-            Activation::LeakyRelu { negative_slope } => {
-                let a = *negative_slope as f32;
-                let $f = move |y: f32| if y > 0.0 { y } else { y * a };
-                with_avx2(|| $body)
-            }
-            Activation::Silu => {
-                let $f = |y: f32| y / (1.0 + (-y).exp());
-                with_avx2(|| $body)
-            }
-            // Refused by `TrainNet::supports`.
-            Activation::Gelu => {
-                let $f = |y: f32| y;
-                with_avx2(|| $body)
-            }
-        }
-    };
-}
-
-/// Like `with_activation!`, with `$f` bound to the activation's derivative (as a function of
+/// Like [`crate::host::with_activation`], with `$f` bound to the activation's derivative (as a function of
 /// the activation's input).
 macro_rules! with_slope {
     ($act:expr, $f:ident => $body:expr) => {
@@ -377,7 +350,7 @@ impl TrainConv {
                 z.par_chunks_mut(per_out)
                     .zip(a.par_chunks_mut(per_out))
                     .for_each(|(zs, out)| {
-                        with_activation!(act, f => {
+                        with_activation!(act, f => with_avx2(|| {
                             for (zp, op) in
                                 zs.chunks_exact_mut(c_out).zip(out.chunks_exact_mut(c_out))
                             {
@@ -394,7 +367,7 @@ impl TrainConv {
                                     *ov = f(g * xh + bt);
                                 }
                             }
-                        })
+                        }))
                     });
                 (
                     Some(inv_std),
@@ -406,9 +379,9 @@ impl TrainConv {
                 a.par_chunks_mut(per_out)
                     .zip(z.par_chunks(per_out))
                     .for_each(|(out, zs)| {
-                        with_activation!(act, f => {
+                        with_activation!(act, f => with_avx2(|| {
                             out.iter_mut().zip(zs).for_each(|(o, &v)| *o = f(v))
-                        })
+                        }))
                     });
                 (None, None, None)
             }
@@ -447,7 +420,7 @@ impl TrainConv {
                 let partials: Vec<(Vec<f64>, Vec<f64>)> = dz
                     .par_chunks_mut(per_out)
                     .zip(pre.par_chunks(per_out))
-                    .map(|(ds, ps)| with_avx2(|| {
+                    .map(|(ds, ps)| {
                         let mut sum_dy = vec![0f32; c_out];
                         let mut sum_dyx = vec![0f32; c_out];
                         with_slope!(act, slope => {
@@ -472,7 +445,7 @@ impl TrainConv {
                             sum_dy.iter().map(|&v| v as f64).collect(),
                             sum_dyx.iter().map(|&v| v as f64).collect(),
                         )
-                    }))
+                    })
                     .collect();
                 let mut dbeta = vec![0f64; c_out];
                 let mut dgamma = vec![0f64; c_out];

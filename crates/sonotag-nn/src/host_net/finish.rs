@@ -3,6 +3,7 @@
 
 use crate::activation::Activation;
 use crate::block::Pool;
+use crate::host::with_activation;
 
 /// Where a convolution's finished (biased, activated, pooled) output goes.
 pub(super) enum Sink<'a> {
@@ -88,30 +89,10 @@ pub(super) fn finish(
         activation,
         pool,
     } = step;
-    match activation {
-        Activation::Relu => finish_with(
-            y,
-            layout,
-            bias,
-            |v| v.max(0.0),
-            true,
-            pool,
-            sink,
-            rows,
-            pixel,
-        ),
-        Activation::LeakyRelu { negative_slope } => {
-            let slope = negative_slope as f32;
-            let act = move |v: f32| if v > 0.0 { v } else { v * slope };
-            finish_with(y, layout, bias, act, slope >= 0.0, pool, sink, rows, pixel)
-        }
-        Activation::Silu => {
-            let act = |v: f32| v / (1.0 + (-v).exp());
-            finish_with(y, layout, bias, act, false, pool, sink, rows, pixel)
-        }
-        // Refused by `HostNet::supports`; the identity keeps this total.
-        Activation::Gelu => finish_with(y, layout, bias, |v| v, true, pool, sink, rows, pixel),
-    }
+    let monotone = activation.is_non_decreasing();
+    with_activation!(&activation, act => {
+        finish_with(y, layout, bias, act, monotone, pool, sink, rows, pixel)
+    })
 }
 
 /// [`finish`] for one activation; `monotone` (non-decreasing) lets max pooling run before
