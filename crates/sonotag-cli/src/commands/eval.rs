@@ -6,6 +6,8 @@ use sonotag::Tagger;
 use sonotag::dataset::{Dataset, Manifest};
 use sonotag::metrics::ReportOptions;
 
+use super::metric;
+
 /// Arguments of `sonotag eval`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -51,15 +53,14 @@ pub fn run(args: Args) -> Result<(), String> {
         );
         return Ok(());
     }
-    let f = |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}"));
     print!("{}", evaluation.per_label_table(tagger.labels()));
     println!(
         "macro ROC-AUC {}, mAP {}, ECE {} (uncalibrated {}), Brier {}",
-        f(evaluation.calibrated.roc_auc.macro_average),
-        f(evaluation.calibrated.average_precision.macro_average),
-        f(evaluation.calibrated.ece),
-        f(evaluation.raw.ece),
-        f(evaluation.calibrated.brier)
+        metric(evaluation.calibrated.roc_auc.macro_average),
+        metric(evaluation.calibrated.average_precision.macro_average),
+        metric(evaluation.calibrated.ece),
+        metric(evaluation.raw.ece),
+        metric(evaluation.calibrated.brier)
     );
     Ok(())
 }

@@ -9,6 +9,8 @@ use sonotag::{
     CalibrationMethod, LossKind, ModelSpec, PosWeight, PresetName, Tagger, TaskKind, TrainEvent,
 };
 
+use super::metric;
+
 /// Arguments of `sonotag train` (they mirror the library's builder).
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -163,16 +165,12 @@ pub fn run(args: Args) -> Result<(), String> {
             "saved {} (best epoch {}, validation macro ROC-AUC {}, mAP {}, ECE {})",
             args.out.display(),
             report.summary.best_epoch,
-            fmt(v.roc_auc.macro_average),
-            fmt(v.average_precision.macro_average),
-            fmt(v.ece)
+            metric(v.roc_auc.macro_average),
+            metric(v.average_precision.macro_average),
+            metric(v.ece)
         );
     }
     Ok(())
-}
-
-fn fmt(x: Option<f64>) -> String {
-    x.map_or_else(|| "n/a".into(), |v| format!("{v:.4}"))
 }
 
 /// Progress on stderr: a bar on a terminal, one line per epoch otherwise.
@@ -221,8 +219,8 @@ fn progress_reporter() -> impl FnMut(&TrainEvent) + Send + 'static {
                 m.epoch,
                 m.train_loss,
                 m.val_loss,
-                fmt(m.val_macro_roc_auc),
-                fmt(m.val_map),
+                metric(m.val_macro_roc_auc),
+                metric(m.val_map),
                 m.val_ece,
                 m.seconds
             );
