@@ -205,6 +205,14 @@ pub enum NormalizerError {
     /// The std floor is not a positive finite number.
     #[error("std floor must be positive and finite, got {0}")]
     BadFloor(f64),
+    /// A flat feature buffer does not split into the normaliser's mel bands.
+    #[error("{len} feature values do not split into {n_mels} mel bands of equal length")]
+    Ragged {
+        /// Values in the buffer.
+        len: usize,
+        /// Bands the normaliser was fitted on.
+        n_mels: usize,
+    },
 }
 
 /// Any front-end failure tied to a file, with a one-line `Display` naming the file.

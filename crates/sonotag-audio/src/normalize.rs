@@ -225,12 +225,34 @@ impl Normalizer {
                 got: x.n_mels(),
             });
         }
-        let n_frames = x.n_frames();
-        if n_frames == 0 {
+        self.apply_slice(x.data_mut())
+    }
+
+    /// Normalises in place a flat band-major buffer (the layout of [`LogMel::data`]: band 0's
+    /// frames, then band 1's, ...), for features kept in a caller's own buffer.
+    ///
+    /// ```
+    /// use sonotag_audio::{LogMel, Normalizer};
+    /// let x = LogMel::new(2, 2, vec![1.0, 3.0, 10.0, 30.0]).unwrap();
+    /// let norm = Normalizer::fit([&x], 2, 1e-5).unwrap();
+    /// let mut flat = vec![1.0, 3.0, 10.0, 30.0];
+    /// norm.apply_slice(&mut flat).unwrap();
+    /// assert_eq!(flat, [-1.0, 1.0, -1.0, 1.0]);
+    /// assert!(norm.apply_slice(&mut [0.0; 3]).is_err());
+    /// ```
+    pub fn apply_slice(&self, data: &mut [f32]) -> Result<(), NormalizerError> {
+        let n_mels = self.mean.len();
+        if data.is_empty() {
             return Ok(());
         }
-        for ((row, &mean), &std) in x
-            .data_mut()
+        if data.len().checked_rem(n_mels) != Some(0) {
+            return Err(NormalizerError::Ragged {
+                len: data.len(),
+                n_mels,
+            });
+        }
+        let n_frames = data.len() / n_mels;
+        for ((row, &mean), &std) in data
             .chunks_exact_mut(n_frames)
             .zip(&self.mean)
             .zip(&self.std)

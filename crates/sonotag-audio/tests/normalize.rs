@@ -61,6 +61,10 @@ fn apply_standardises_and_round_trips_through_json() {
     // Constant band (silence): std floored at 0.5, values become 0, no inf/NaN.
     assert_eq!(norm.std()[1], 0.5);
     assert!(x.band(1).iter().all(|&v| v == 0.0));
+    // The flat-buffer form gives the same bits as the LogMel form.
+    let mut flat = train.data().to_vec();
+    norm.apply_slice(&mut flat).unwrap();
+    assert_eq!(flat, x.data());
     let json = serde_json::to_string(&norm).unwrap();
     let back: Normalizer = serde_json::from_str(&json).unwrap();
     assert_eq!(back, norm);
@@ -80,6 +84,11 @@ fn mismatches_and_bad_input_are_typed_errors() {
             expected: 2,
             got: 3
         })
+    );
+    // A flat buffer must split into whole frames of the normaliser's 2 bands.
+    assert_eq!(
+        norm.apply_slice(&mut [0.0; 5]),
+        Err(NormalizerError::Ragged { len: 5, n_mels: 2 })
     );
     let mut fit = NormalizerFit::new(2);
     assert_eq!(fit.finish(1e-3), Err(NormalizerError::NoFrames));

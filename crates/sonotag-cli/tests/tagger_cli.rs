@@ -37,6 +37,13 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `sonotag train --manifest MANIFEST --out OUT` followed by `extra`.
+fn sonotag_train(manifest: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["train", "--manifest", s(manifest), "--out", s(out)];
+    args.extend_from_slice(extra);
+    sonotag(&args)
+}
+
 #[test]
 fn train_eval_predict_round_trip() {
     let dir = tempfile::tempdir().unwrap();
@@ -55,20 +62,11 @@ fn train_eval_predict_round_trip() {
     .write_to_folder(&dir.path().join("test"))
     .unwrap();
     let model = dir.path().join("model");
-    let report: Value = serde_json::from_str(&ok(sonotag(&[
-        "train",
-        "--manifest",
-        s(&train),
-        "--out",
-        s(&model),
-        "--model",
-        "tiny",
-        "--epochs",
-        "2",
-        "--seed",
-        "4",
-        "--json",
-    ])))
+    let report: Value = serde_json::from_str(&ok(sonotag_train(
+        &train,
+        &model,
+        &["--model", "tiny", "--epochs", "2", "--seed", "4", "--json"],
+    )))
     .unwrap();
     assert_eq!(report["summary"]["history"].as_array().unwrap().len(), 2);
     assert!(model.join("sonotag.json").is_file());
@@ -162,49 +160,13 @@ fn bad_inputs_exit_with_one_clear_line() {
     let p = |name: &str| dir.path().join(name);
 
     // train: missing manifest, empty manifest, missing audio named with its line, bad options.
-    assert_fails_with(
-        &sonotag(&[
-            "train",
-            "--manifest",
-            s(&p("none.csv")),
-            "--out",
-            s(&p("m")),
-        ]),
-        "none.csv",
-    );
+    assert_fails_with(&sonotag_train(&p("none.csv"), &p("m"), &[]), "none.csv");
     std::fs::write(p("empty.csv"), "path,labels\n").unwrap();
-    assert_fails_with(
-        &sonotag(&[
-            "train",
-            "--manifest",
-            s(&p("empty.csv")),
-            "--out",
-            s(&p("m")),
-        ]),
-        "no clips",
-    );
+    assert_fails_with(&sonotag_train(&p("empty.csv"), &p("m"), &[]), "no clips");
     std::fs::write(p("gone.csv"), "path,labels\nmissing.wav,dog\n").unwrap();
-    assert_fails_with(
-        &sonotag(&[
-            "train",
-            "--manifest",
-            s(&p("gone.csv")),
-            "--out",
-            s(&p("m")),
-        ]),
-        "line 2",
-    );
+    assert_fails_with(&sonotag_train(&p("gone.csv"), &p("m"), &[]), "line 2");
     std::fs::write(p("cols.csv"), "file,tags\na.wav,dog\n").unwrap();
-    assert_fails_with(
-        &sonotag(&[
-            "train",
-            "--manifest",
-            s(&p("cols.csv")),
-            "--out",
-            s(&p("m")),
-        ]),
-        "header",
-    );
+    assert_fails_with(&sonotag_train(&p("cols.csv"), &p("m"), &[]), "header");
     let train = SyntheticConfig {
         n_clips: 12,
         seed: 3,
@@ -213,27 +175,11 @@ fn bad_inputs_exit_with_one_clear_line() {
     .write_to_folder(&p("d"))
     .unwrap();
     assert_fails_with(
-        &sonotag(&[
-            "train",
-            "--manifest",
-            s(&train),
-            "--out",
-            s(&p("m")),
-            "--epochs",
-            "0",
-        ]),
+        &sonotag_train(&train, &p("m"), &["--epochs", "0"]),
         "epochs",
     );
     assert_fails_with(
-        &sonotag(&[
-            "train",
-            "--manifest",
-            s(&train),
-            "--out",
-            s(&p("m")),
-            "--model",
-            "huge",
-        ]),
+        &sonotag_train(&train, &p("m"), &["--model", "huge"]),
         "huge",
     );
     assert!(!p("m").exists(), "a failed training left a model directory");
@@ -247,17 +193,11 @@ fn bad_inputs_exit_with_one_clear_line() {
         &sonotag(&["predict", "--model", s(&p("nomodel")), s(&train)]),
         "nomodel",
     );
-    ok(sonotag(&[
-        "train",
-        "--manifest",
-        s(&train),
-        "--out",
-        s(&p("m")),
-        "--model",
-        "tiny",
-        "--epochs",
-        "1",
-    ]));
+    ok(sonotag_train(
+        &train,
+        &p("m"),
+        &["--model", "tiny", "--epochs", "1"],
+    ));
     std::fs::write(p("d/owl.csv"), "path,labels\nsynthetic-000000.wav,owl\n").unwrap();
     assert_fails_with(
         &sonotag(&[
@@ -307,28 +247,27 @@ fn train_with_checkpoints_cache_focal_and_balanced_sampling_resumes() {
         dir.path().join("cache"),
     );
     let run = || -> Value {
-        serde_json::from_str(&ok(sonotag(&[
-            "train",
-            "--manifest",
-            s(&train),
-            "--out",
-            s(&model),
-            "--model",
-            "tiny",
-            "--epochs",
-            "2",
-            "--focal-gamma",
-            "2",
-            "--focal-alpha",
-            "0.25",
-            "--balanced-sampling",
-            "--feature-cache",
-            s(&cache),
-            "--checkpoint-dir",
-            s(&checkpoints),
-            "--resume",
-            "--json",
-        ])))
+        serde_json::from_str(&ok(sonotag_train(
+            &train,
+            &model,
+            &[
+                "--model",
+                "tiny",
+                "--epochs",
+                "2",
+                "--focal-gamma",
+                "2",
+                "--focal-alpha",
+                "0.25",
+                "--balanced-sampling",
+                "--feature-cache",
+                s(&cache),
+                "--checkpoint-dir",
+                s(&checkpoints),
+                "--resume",
+                "--json",
+            ],
+        )))
         .unwrap()
     };
     let first = run();
@@ -338,13 +277,6 @@ fn train_with_checkpoints_cache_focal_and_balanced_sampling_resumes() {
     let again = run();
     assert_eq!(first["summary"]["history"], again["summary"]["history"]);
     // --resume without a checkpoint folder is refused by the argument parser.
-    let out = sonotag(&[
-        "train",
-        "--manifest",
-        s(&train),
-        "--out",
-        s(&model),
-        "--resume",
-    ]);
+    let out = sonotag_train(&train, &model, &["--resume"]);
     assert!(!out.status.success());
 }

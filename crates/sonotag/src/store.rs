@@ -7,7 +7,7 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
-use sonotag_audio::{LogMel, Normalizer};
+use sonotag_audio::Normalizer;
 
 use crate::error::{Error, Result};
 
@@ -123,24 +123,11 @@ impl SegmentStore {
         &self,
         i: usize,
         normalizer: &Normalizer,
-        n_mels: usize,
         out: &mut Vec<f32>,
     ) -> Result<()> {
-        let mut raw = Vec::with_capacity(self.segment_len);
-        self.read(i, &mut raw)?;
-        let n_frames = self.segment_len / n_mels.max(1);
-        let mut mel = LogMel::new(n_mels, n_frames, raw).ok_or_else(|| {
-            Error::config(
-                "features",
-                format!(
-                    "{} values do not form {n_mels} x {n_frames}",
-                    self.segment_len
-                ),
-            )
-        })?;
-        normalizer.apply(&mut mel)?;
-        out.extend_from_slice(&mel.into_data());
-        Ok(())
+        let start = out.len();
+        self.read(i, out)?;
+        Ok(normalizer.apply_slice(&mut out[start..])?)
     }
 
     fn start_spill(&mut self) -> Result<()> {

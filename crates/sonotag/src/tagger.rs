@@ -807,7 +807,6 @@ impl TaggerBuilder {
         let train_set = TrainSegments {
             store,
             normalizer: normalizer.clone(),
-            n_mels: pipeline.n_mels(),
             clip_of,
             targets: train_targets,
             n_clips: train_idx.len(),

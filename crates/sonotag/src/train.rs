@@ -146,7 +146,6 @@ impl SegmentSet {
 pub(crate) struct TrainSegments {
     pub store: SegmentStore,
     pub normalizer: Normalizer,
-    pub n_mels: usize,
     /// The clip each segment belongs to.
     pub clip_of: Vec<usize>,
     /// `[n_clips][n_labels]` 0/1 targets.
@@ -492,7 +491,7 @@ pub(crate) fn fit(
             for &i in indices {
                 train
                     .store
-                    .read_normalized(i, &train.normalizer, train.n_mels, &mut x_batch)?;
+                    .read_normalized(i, &train.normalizer, &mut x_batch)?;
                 let clip = train.clip_of[i];
                 y_batch.extend_from_slice(&train.targets[clip * n_labels..(clip + 1) * n_labels]);
             }

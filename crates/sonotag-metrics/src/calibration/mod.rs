@@ -23,9 +23,11 @@ pub use temperature::{
     TemperatureFit, TemperatureOptions, fit_temperature, fit_temperature_per_label,
 };
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{MetricsError, Result};
+use crate::matrix::{ScoreMatrix, TargetMatrix, check_same_shape};
 
 /// How a calibration fit ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +70,32 @@ pub(crate) fn check_logit_pairs(logits: &[f32], targets: &[u8]) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Runs a one-label fit on every label (column) of a logit matrix, in parallel, after the
+/// checks every per-label fit shares; `what` names the fit in the empty-input error.
+pub(crate) fn fit_each_label<F: Send>(
+    logits: &ScoreMatrix<'_>,
+    targets: &TargetMatrix<'_>,
+    what: &str,
+    fit: impl Fn(&[f64], &[u8]) -> F + Sync,
+) -> Result<Vec<F>> {
+    check_same_shape(logits, targets)?;
+    if logits.n_samples() == 0 {
+        return Err(MetricsError::EmptyInput(format!(
+            "no samples to fit {what} on"
+        )));
+    }
+    check_logit_pairs(logits.as_slice(), targets.as_slice())?;
+    let l = logits.n_labels();
+    Ok((0..l)
+        .into_par_iter()
+        .map(|j| {
+            let z: Vec<f64> = logits.column(j).map(f64::from).collect();
+            let y: Vec<u8> = targets.as_slice()[j..].iter().step_by(l).copied().collect();
+            fit(&z, &y)
+        })
+        .collect())
 }
 
 fn check_lengths(n: usize, targets: &[u8]) -> Result<()> {

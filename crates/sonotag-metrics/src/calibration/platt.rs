@@ -15,14 +15,13 @@
 //!   [`FitStatus::AtBound`].
 //! - Single-class labels return the identity `(1, 0)` with [`FitStatus::SingleClass`].
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::scores::mean_bce;
-use super::{FitStatus, check_logit_pairs};
-use crate::error::{MetricsError, Result, invalid};
+use super::{FitStatus, check_logit_pairs, fit_each_label};
+use crate::error::{Result, invalid};
 use crate::math::{Sum, sigmoid};
-use crate::matrix::{ScoreMatrix, TargetMatrix, check_same_shape};
+use crate::matrix::{ScoreMatrix, TargetMatrix};
 
 /// Settings of the Platt solver.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -84,23 +83,10 @@ pub fn fit_platt_per_label(
     targets: &TargetMatrix<'_>,
     options: &PlattOptions,
 ) -> Result<Vec<PlattFit>> {
-    check_same_shape(logits, targets)?;
     check_options(options)?;
-    if logits.n_samples() == 0 {
-        return Err(MetricsError::EmptyInput(
-            "no samples to fit Platt scaling on".into(),
-        ));
-    }
-    check_logit_pairs(logits.as_slice(), targets.as_slice())?;
-    let l = logits.n_labels();
-    Ok((0..l)
-        .into_par_iter()
-        .map(|j| {
-            let z: Vec<f64> = logits.column(j).map(f64::from).collect();
-            let y: Vec<u8> = targets.as_slice()[j..].iter().step_by(l).copied().collect();
-            solve(&z, &y, options)
-        })
-        .collect())
+    fit_each_label(logits, targets, "Platt scaling", |z, y| {
+        solve(z, y, options)
+    })
 }
 
 fn check_options(o: &PlattOptions) -> Result<()> {

@@ -8,14 +8,13 @@
 //! leave it, so it cannot diverge: if `f'` has no sign change within the bounds the optimum is at
 //! a bound (separable data push `T` to its lower bound) and that bound is returned.
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::scores::mean_bce;
-use super::{FitStatus, check_logit_pairs};
-use crate::error::{MetricsError, Result, invalid};
+use super::{FitStatus, check_logit_pairs, fit_each_label};
+use crate::error::{Result, invalid};
 use crate::math::{Sum, sigmoid};
-use crate::matrix::{ScoreMatrix, TargetMatrix, check_same_shape};
+use crate::matrix::{ScoreMatrix, TargetMatrix};
 
 /// Bounds of the temperature search.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -84,23 +83,8 @@ pub fn fit_temperature_per_label(
     targets: &TargetMatrix<'_>,
     options: &TemperatureOptions,
 ) -> Result<Vec<TemperatureFit>> {
-    check_same_shape(logits, targets)?;
     check_options(options)?;
-    if logits.n_samples() == 0 {
-        return Err(MetricsError::EmptyInput(
-            "no samples to fit temperatures on".into(),
-        ));
-    }
-    check_logit_pairs(logits.as_slice(), targets.as_slice())?;
-    let l = logits.n_labels();
-    Ok((0..l)
-        .into_par_iter()
-        .map(|j| {
-            let z: Vec<f64> = logits.column(j).map(f64::from).collect();
-            let y: Vec<u8> = targets.as_slice()[j..].iter().step_by(l).copied().collect();
-            solve(&z, &y, options)
-        })
-        .collect())
+    fit_each_label(logits, targets, "temperatures", |z, y| solve(z, y, options))
 }
 
 fn check_options(o: &TemperatureOptions) -> Result<()> {
