@@ -11,7 +11,8 @@
 //! `Tagger` uses (training through `Cnn::forward_train`, which runs the blocks on sonotag's NHWC
 //! engine on a CPU; inference through the batch-norm-folded `FusedCnn`). Also burn's own paths
 //! (`train_burn_samples_per_s`: `forward` + burn autodiff; `infer_plain_samples_per_s`: eval-mode
-//! `forward`) and every repetition.
+//! `forward`) and every repetition, and `train_phase_ms`: milliseconds per step of the engine
+//! path's forward, burn's head backward, the convolutions' backward and the optimiser.
 
 use std::time::Instant;
 
@@ -92,9 +93,20 @@ fn model(device: &Device) -> Cnn {
         .expect("the reference configuration is valid")
 }
 
+/// Mean milliseconds per training step of each phase of the engine path: what the 16-core
+/// runs need to see which part stops scaling.
+#[derive(Default, Clone, Copy)]
+struct Phases {
+    forward: f64,
+    head_backward: f64,
+    conv_backward: f64,
+    optimizer: f64,
+}
+
 /// One repetition of training: `warmup` untimed steps, then `steps` timed ones; `engine` picks
-/// `forward_train` (the Tagger's path) over burn's `forward` + autodiff.
-fn train_rep(device: &Device, args: &Args, engine: bool) -> f64 {
+/// `forward_train` (the Tagger's path) over burn's `forward` + autodiff. Returns samples/s and,
+/// for the engine path, the time per phase.
+fn train_rep(device: &Device, args: &Args, engine: bool) -> (f64, Phases) {
     let train = device.clone().autodiff();
     let mut net = model(&train);
     let mut optim = AdamConfig::new().init();
@@ -106,29 +118,51 @@ fn train_rep(device: &Device, args: &Args, engine: bool) -> f64 {
         &train,
     ));
     let mut seed = 0;
-    let mut step = |net: Cnn| {
+    let mut phases = Phases::default();
+    let mut step = |net: Cnn, phases: &mut Phases| {
         let grads = if engine {
             seed += 1;
+            let t0 = Instant::now();
             let (logits, pass) = net.forward_train(x.clone(), seed);
+            let t1 = Instant::now();
             let loss = task.loss(logits, &y).expect("shapes match");
-            pass.gradients(loss.backward(), &net)
-                .expect("f32 gradients")
+            let head = loss.backward();
+            let t2 = Instant::now();
+            let grads = pass.gradients(head, &net).expect("f32 gradients");
+            let t3 = Instant::now();
+            phases.forward += (t1 - t0).as_secs_f64();
+            phases.head_backward += (t2 - t1).as_secs_f64();
+            phases.conv_backward += (t3 - t2).as_secs_f64();
+            grads
         } else {
             let loss = task.loss(net.forward(x.clone()), &y).expect("shapes match");
             GradientsParams::from_grads(loss.backward(), &net)
         };
-        optim.step(1e-3, net, grads)
+        let t = Instant::now();
+        let net = optim.step(1e-3, net, grads);
+        phases.optimizer += t.elapsed().as_secs_f64();
+        net
     };
     for _ in 0..args.warmup {
-        net = step(net);
+        net = step(net, &mut Phases::default());
     }
     let start = Instant::now();
     for _ in 0..args.steps {
-        net = step(net);
+        net = step(net, &mut phases);
     }
     // Read a parameter back so that asynchronous backends have finished.
     let _ = net.head.output.weight.val().into_data();
-    (args.steps * BATCH) as f64 / start.elapsed().as_secs_f64()
+    let per_step_ms = 1e3 / args.steps as f64;
+    let phases = Phases {
+        forward: phases.forward * per_step_ms,
+        head_backward: phases.head_backward * per_step_ms,
+        conv_backward: phases.conv_backward * per_step_ms,
+        optimizer: phases.optimizer * per_step_ms,
+    };
+    (
+        (args.steps * BATCH) as f64 / start.elapsed().as_secs_f64(),
+        phases,
+    )
 }
 
 /// One repetition of eval-mode inference with `forward`.
@@ -176,15 +210,19 @@ fn main() {
     let run_plain = matches!(only, None | Some("infer") | Some("plain"));
     let run_fused = matches!(only, None | Some("infer") | Some("fused"));
     let mut train = vec![];
+    let mut phases = Phases::default();
     let mut train_burn = vec![];
     let mut infer = vec![];
     let mut fused = vec![];
     for _ in 0..args.reps {
         if run_train {
-            train.push(train_rep(&device, &args, true));
+            let (rate, p) = train_rep(&device, &args, true);
+            train.push(rate);
+            // The phases of the last repetition: warm caches, like the rates' median.
+            phases = p;
         }
         if run_train_burn {
-            train_burn.push(train_rep(&device, &args, false));
+            train_burn.push(train_rep(&device, &args, false).0);
         }
         let net = model(&device).valid();
         if run_plain {
@@ -208,13 +246,22 @@ fn main() {
             .collect::<Vec<_>>()
             .join(",")
     };
+    let phase_json = if train.is_empty() {
+        "null".to_string()
+    } else {
+        format!(
+            "{{\"forward\":{:.2},\"head_backward\":{:.2},\"conv_backward\":{:.2},\"optimizer\":{:.2}}}",
+            phases.forward, phases.head_backward, phases.conv_backward, phases.optimizer
+        )
+    };
     if args.json {
         // train/infer_samples_per_s: the Tagger's paths; *_burn / *_plain: burn's own.
         println!(
             "{{\"backend\":\"{}\",\"threads\":{},\"batch\":{BATCH},\"train_samples_per_s\":{},\
              \"infer_samples_per_s\":{},\"train_burn_samples_per_s\":{},\
              \"infer_plain_samples_per_s\":{},\"infer_fused_samples_per_s\":{},\"train_reps\":[{}],\
-             \"train_burn_reps\":[{}],\"infer_plain_reps\":[{}],\"infer_fused_reps\":[{}]}}",
+             \"train_burn_reps\":[{}],\"infer_plain_reps\":[{}],\"infer_fused_reps\":[{}],\
+             \"train_phase_ms\":{}}}",
             args.backend,
             args.threads,
             med(&train),
@@ -225,7 +272,8 @@ fn main() {
             list(&train),
             list(&train_burn),
             list(&infer),
-            list(&fused)
+            list(&fused),
+            phase_json
         );
     } else {
         println!(
@@ -237,6 +285,13 @@ fn main() {
             med(&train),
             list(&train)
         );
+        if !train.is_empty() {
+            println!(
+                "    ms per step: forward {:.2}, head backward {:.2}, conv backward {:.2}, \
+                 optimizer {:.2}",
+                phases.forward, phases.head_backward, phases.conv_backward, phases.optimizer
+            );
+        }
         println!(
             "  train (burn)   {} samples/s  [{}]",
             med(&train_burn),

@@ -9,6 +9,7 @@
 //! and a separate pass per batch norm and activation.
 
 use gemm::{Parallelism, gemm};
+use rayon::prelude::*;
 
 /// Evaluates `$body` with `$f` bound to the activation as a concrete closure (one copy of the
 /// body per activation, so that loops over it vectorise). The one definition of the
@@ -157,30 +158,43 @@ pub(crate) fn matmul(
     }
 }
 
+// The layout conversions and weight reorderings run once per training step on the whole
+// batch or model; serial, they were a tenth of a step on 16 cores. Each runs in parallel over
+// examples (or weight rows).
+
 /// One NCHW batch (`[b, c, h, w]`) as NHWC.
 pub(crate) fn nchw_to_nhwc(x: &[f32], [b, c, h, w]: [usize; 4], out: &mut [f32]) {
     let (per, hw) = (c * h * w, h * w);
-    for e in 0..b {
-        let (src, dst) = (&x[e * per..(e + 1) * per], &mut out[e * per..(e + 1) * per]);
-        for ch in 0..c {
-            for p in 0..hw {
-                dst[p * c + ch] = src[ch * hw + p];
-            }
-        }
+    if c == 1 {
+        // The same order: a copy (a log-mel input has one channel).
+        out[..b * per].copy_from_slice(&x[..b * per]);
+        return;
     }
+    out[..b * per]
+        .par_chunks_mut(per.max(1))
+        .zip(x[..b * per].par_chunks(per.max(1)))
+        .for_each(|(dst, src)| {
+            for ch in 0..c {
+                for p in 0..hw {
+                    dst[p * c + ch] = src[ch * hw + p];
+                }
+            }
+        });
 }
 
 /// One NHWC batch (`[b, h, w, c]`) as NCHW.
 pub(crate) fn nhwc_to_nchw(x: &[f32], [b, h, w, c]: [usize; 4], out: &mut [f32]) {
     let (per, hw) = (c * h * w, h * w);
-    for e in 0..b {
-        let (src, dst) = (&x[e * per..(e + 1) * per], &mut out[e * per..(e + 1) * per]);
-        for p in 0..hw {
-            for ch in 0..c {
-                dst[ch * hw + p] = src[p * c + ch];
+    out[..b * per]
+        .par_chunks_mut(per.max(1))
+        .zip(x[..b * per].par_chunks(per.max(1)))
+        .for_each(|(dst, src)| {
+            for p in 0..hw {
+                for ch in 0..c {
+                    dst[ch * hw + p] = src[p * c + ch];
+                }
             }
-        }
-    }
+        });
 }
 
 /// The f32 values of a tensor on the host; `what` names it in the error (a model in another
@@ -197,27 +211,34 @@ pub(crate) fn host_vec<const D: usize>(
 /// An OIHW weight (`[c_out, c_in, k, k]`, row-major) as the engine's `[k*k*c_in, c_out]`
 /// matrix (rows tap-major, channel-minor).
 pub(crate) fn oihw_to_rows(weight: &[f32], c_out: usize, c_in: usize, k: usize) -> Vec<f32> {
-    let mut w = vec![0f32; k * k * c_in * c_out];
-    for co in 0..c_out {
-        for ci in 0..c_in {
-            for t in 0..k * k {
-                w[(t * c_in + ci) * c_out + co] = weight[(co * c_in + ci) * k * k + t];
+    let taps = k * k;
+    let mut w = vec![0f32; taps * c_in * c_out];
+    // One row per (tap, input channel): written in order, read with stride c_in * k * k.
+    w.par_chunks_mut(c_out.max(1))
+        .enumerate()
+        .for_each(|(row, dst)| {
+            let (t, ci) = (row / c_in, row % c_in);
+            for (co, d) in dst.iter_mut().enumerate() {
+                *d = weight[(co * c_in + ci) * taps + t];
             }
-        }
-    }
+        });
     w
 }
 
 /// The inverse of [`oihw_to_rows`].
 pub(crate) fn rows_to_oihw(rows: &[f32], c_out: usize, c_in: usize, k: usize) -> Vec<f32> {
-    let mut w = vec![0f32; k * k * c_in * c_out];
-    for co in 0..c_out {
-        for ci in 0..c_in {
-            for t in 0..k * k {
-                w[(co * c_in + ci) * k * k + t] = rows[(t * c_in + ci) * c_out + co];
+    let taps = k * k;
+    let mut w = vec![0f32; taps * c_in * c_out];
+    // One output channel's `[c_in, k, k]` block per task.
+    w.par_chunks_mut((c_in * taps).max(1))
+        .enumerate()
+        .for_each(|(co, dst)| {
+            for ci in 0..c_in {
+                for t in 0..taps {
+                    dst[ci * taps + t] = rows[(t * c_in + ci) * c_out + co];
+                }
             }
-        }
-    }
+        });
     w
 }
 

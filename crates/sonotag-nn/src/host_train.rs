@@ -24,6 +24,8 @@ use crate::host::{Strided, conv_gemm, im2col, matmul, tile_pixels, with_activati
 mod buffers {
     use std::sync::Mutex;
 
+    use rayon::prelude::*;
+
     static FREE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
     /// Smaller buffers are left to the allocator.
     const MIN_LEN: usize = 1 << 16;
@@ -37,7 +39,8 @@ mod buffers {
     /// A zeroed buffer of `len` values, reusing a freed one when one is large enough.
     pub(crate) fn zeroed(len: usize) -> Vec<f32> {
         let mut v = scratch(len);
-        v.fill(0.0);
+        // In parallel: a step's large buffers would otherwise be cleared on one thread.
+        v.par_chunks_mut(1 << 16).for_each(|c| c.fill(0.0));
         v
     }
 
@@ -519,8 +522,9 @@ impl TrainConv {
         let pixels = h * w;
         let (per_in, per_out) = (pixels * c_in, pixels * c_out);
         let tile = tile_pixels(rows, pixels);
+        // Zeroed group by group inside the parallel work below, not here on one thread.
         let mut dx = if need_input_grad {
-            zeroed(b * per_in)
+            scratch(b * per_in)
         } else {
             Vec::new()
         };
@@ -531,6 +535,9 @@ impl TrainConv {
         };
         let n_groups = b.div_ceil(GROUP);
         let work = |g: usize, mut dxg: Option<&mut [f32]>| -> Vec<f32> {
+            if let Some(dxg) = dxg.as_deref_mut() {
+                dxg.fill(0.0);
+            }
             let mut dw = vec![0f32; rows * c_out];
             let mut cols = vec![0f32; tile * rows];
             let mut dcols = vec![0f32; if need_input_grad { tile * rows } else { 0 }];
@@ -781,12 +788,13 @@ fn pool_backward(
     let (per_in, per_out) = (h * w * c, oh * ow * c);
     let scale = 1.0 / (kh * kw) as f32;
     // Windows do not overlap: each input receives at most one output's gradient; inputs in a
-    // dropped partial window keep zero.
-    let mut dx = zeroed(b * per_in);
+    // dropped partial window keep zero (each example's part is zeroed by its own task).
+    let mut dx = scratch(b * per_in);
     dx.par_chunks_mut(per_in)
         .zip(grad.par_chunks(per_out.max(1)))
         .enumerate()
         .for_each(|(e, (d, g))| {
+            d.fill(0.0);
             with_avx2(|| {
                 for y in 0..oh {
                     for xo in 0..ow {
