@@ -299,3 +299,57 @@ pub(crate) fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
 unsafe fn avx2_fma<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Distinct values, so that a misplaced element cannot go unnoticed.
+    fn ramp(n: usize) -> Vec<f32> {
+        (0..n).map(|i| i as f32).collect()
+    }
+
+    #[test]
+    fn layout_conversions_match_the_index_formulas() {
+        // One channel (the copy path) and several.
+        for [b, c, h, w] in [[3, 1, 4, 5], [2, 3, 4, 5], [1, 7, 1, 3]] {
+            let nchw = ramp(b * c * h * w);
+            let mut nhwc = vec![f32::NAN; nchw.len()];
+            nchw_to_nhwc(&nchw, [b, c, h, w], &mut nhwc);
+            for e in 0..b {
+                for ch in 0..c {
+                    for y in 0..h {
+                        for x in 0..w {
+                            assert_eq!(
+                                nhwc[((e * h + y) * w + x) * c + ch],
+                                nchw[((e * c + ch) * h + y) * w + x]
+                            );
+                        }
+                    }
+                }
+            }
+            let mut back = vec![f32::NAN; nchw.len()];
+            nhwc_to_nchw(&nhwc, [b, h, w, c], &mut back);
+            assert_eq!(back, nchw);
+        }
+    }
+
+    #[test]
+    fn weight_reordering_matches_the_index_formula() {
+        for (c_out, c_in, k) in [(5, 3, 3), (4, 1, 3), (2, 6, 1)] {
+            let oihw = ramp(c_out * c_in * k * k);
+            let rows = oihw_to_rows(&oihw, c_out, c_in, k);
+            for co in 0..c_out {
+                for ci in 0..c_in {
+                    for t in 0..k * k {
+                        assert_eq!(
+                            rows[(t * c_in + ci) * c_out + co],
+                            oihw[(co * c_in + ci) * k * k + t]
+                        );
+                    }
+                }
+            }
+            assert_eq!(rows_to_oihw(&rows, c_out, c_in, k), oihw);
+        }
+    }
+}
