@@ -159,13 +159,23 @@ pub(crate) fn matmul(
 }
 
 // The layout conversions and weight reorderings run once per training step on the whole
-// batch or model; serial, they were a tenth of a step on 16 cores. Each runs in parallel over
-// examples (or weight rows).
+// batch or model; on one thread they held up 16 cores for part of every step
+// (docs/benchmarks.md, "On 16 cores"). Each runs in parallel over examples (or weight rows).
 
 /// One NCHW batch (`[b, c, h, w]`) as NHWC.
 pub(crate) fn nchw_to_nhwc(x: &[f32], [b, c, h, w]: [usize; 4], out: &mut [f32]) {
-    let (per, hw) = (c * h * w, h * w);
-    if c == 1 {
+    transpose_each(x, b, [c, h * w], out);
+}
+
+/// One NHWC batch (`[b, h, w, c]`) as NCHW.
+pub(crate) fn nhwc_to_nchw(x: &[f32], [b, h, w, c]: [usize; 4], out: &mut [f32]) {
+    transpose_each(x, b, [h * w, c], out);
+}
+
+/// Transposes each of `b` row-major `[rows, cols]` matrices in `x` into `out`.
+fn transpose_each(x: &[f32], b: usize, [rows, cols]: [usize; 2], out: &mut [f32]) {
+    let per = rows * cols;
+    if rows == 1 || cols == 1 {
         // The same order: a copy (a log-mel input has one channel).
         out[..b * per].copy_from_slice(&x[..b * per]);
         return;
@@ -174,24 +184,9 @@ pub(crate) fn nchw_to_nhwc(x: &[f32], [b, c, h, w]: [usize; 4], out: &mut [f32])
         .par_chunks_mut(per.max(1))
         .zip(x[..b * per].par_chunks(per.max(1)))
         .for_each(|(dst, src)| {
-            for ch in 0..c {
-                for p in 0..hw {
-                    dst[p * c + ch] = src[ch * hw + p];
-                }
-            }
-        });
-}
-
-/// One NHWC batch (`[b, h, w, c]`) as NCHW.
-pub(crate) fn nhwc_to_nchw(x: &[f32], [b, h, w, c]: [usize; 4], out: &mut [f32]) {
-    let (per, hw) = (c * h * w, h * w);
-    out[..b * per]
-        .par_chunks_mut(per.max(1))
-        .zip(x[..b * per].par_chunks(per.max(1)))
-        .for_each(|(dst, src)| {
-            for p in 0..hw {
-                for ch in 0..c {
-                    dst[ch * hw + p] = src[p * c + ch];
+            for r in 0..rows {
+                for k in 0..cols {
+                    dst[k * rows + r] = src[r * cols + k];
                 }
             }
         });

@@ -38,36 +38,40 @@ mod buffers {
 
     /// A zeroed buffer of `len` values, reusing a freed one when one is large enough.
     pub(crate) fn zeroed(len: usize) -> Vec<f32> {
-        let mut v = scratch(len);
-        // In parallel: a step's large buffers would otherwise be cleared on one thread.
-        v.par_chunks_mut(1 << 16).for_each(|c| c.fill(0.0));
-        v
+        match reuse(len) {
+            Some(mut v) => {
+                // In parallel: a step's large buffers would otherwise be cleared on one thread.
+                v.par_chunks_mut(1 << 16).for_each(|c| c.fill(0.0));
+                v
+            }
+            // Fresh memory from the allocator is zero already.
+            None => vec![0f32; len],
+        }
     }
 
     /// A buffer of `len` values with unspecified (stale but initialised) contents, for
     /// callers that overwrite every value: zeroing a large buffer first costs a full pass.
     pub(crate) fn scratch(len: usize) -> Vec<f32> {
-        let reused = if len >= MIN_LEN {
-            let mut free = free_list();
-            let best = free
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.capacity() >= len)
-                .min_by_key(|(_, v)| v.capacity())
-                .map(|(i, _)| i);
-            best.map(|i| free.swap_remove(i))
-        } else {
-            None
-        };
-        match reused {
-            Some(mut v) => {
-                // Only values beyond the old length are written (zeros).
-                v.truncate(len);
-                v.resize(len, 0.0);
-                v
-            }
-            None => vec![0f32; len],
+        reuse(len).unwrap_or_else(|| vec![0f32; len])
+    }
+
+    /// A kept buffer resized to `len` (values beyond its old length are zero), if one fits.
+    fn reuse(len: usize) -> Option<Vec<f32>> {
+        if len < MIN_LEN {
+            return None;
         }
+        let mut free = free_list();
+        let best = free
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= len)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i)?;
+        let mut v = free.swap_remove(best);
+        // Only values beyond the old length are written (zeros).
+        v.truncate(len);
+        v.resize(len, 0.0);
+        Some(v)
     }
 
     /// Hands a buffer back for reuse.
@@ -787,14 +791,18 @@ fn pool_backward(
     let (oh, ow) = (h / kh, w / kw);
     let (per_in, per_out) = (h * w * c, oh * ow * c);
     let scale = 1.0 / (kh * kw) as f32;
-    // Windows do not overlap: each input receives at most one output's gradient; inputs in a
-    // dropped partial window keep zero (each example's part is zeroed by its own task).
+    // Windows do not overlap and tile the map from its top-left corner: every input inside a
+    // full window is written below; only those in a dropped partial window (the last rows and
+    // columns) are zeroed here, by each example's own task.
     let mut dx = scratch(b * per_in);
     dx.par_chunks_mut(per_in)
         .zip(grad.par_chunks(per_out.max(1)))
         .enumerate()
         .for_each(|(e, (d, g))| {
-            d.fill(0.0);
+            for (y, row) in d.chunks_exact_mut(w * c).enumerate() {
+                let covered = if y < oh * kh { ow * kw * c } else { 0 };
+                row[covered..].fill(0.0);
+            }
             with_avx2(|| {
                 for y in 0..oh {
                     for xo in 0..ow {

@@ -102,6 +102,13 @@ fn check(config: CnnConfig, input: [usize; 4]) {
     let ref_loss = task.loss(ref_logits.clone(), &y).unwrap();
     let ref_grads = GradientsParams::from_grads(ref_loss.backward(), &reference);
 
+    // A first step on a third copy leaves its buffers, full of stale values, for the checked
+    // step to reuse: whatever the engine must zero, it has to zero itself.
+    let warm = config.init_seeded(&device, 5).expect("valid config");
+    let (warm_logits, warm_pass) = warm.forward_train(x.clone(), 1);
+    let warm_loss = task.loss(warm_logits, &y).unwrap();
+    warm_pass.gradients(warm_loss.backward(), &warm).unwrap();
+
     let (logits, pass) = model.forward_train(x, 1);
     assert!(
         pass.uses_host_engine(),
@@ -145,6 +152,17 @@ fn check(config: CnnConfig, input: [usize; 4]) {
 
 fn spec() -> ConvBlockSpec {
     ConvBlockSpec::new()
+}
+
+#[test]
+fn reused_buffers_leave_nothing_stale_where_pooling_drops_values() {
+    // Maps large enough for the engine to keep and reuse their buffers (64 Ki values and up),
+    // with an odd width and height, so that 2x2 pooling drops the last row and column, whose
+    // gradient must be zero even in a buffer left over from the warm-up step.
+    let config = CnnConfig::new(vec![8, 8], 3)
+        .with_block(spec().with_pool(Pool::Max { kernel: [2, 2] }))
+        .with_head(HeadConfig::new().with_pool(HeadPool::Mean));
+    check(config, [4, 1, 41, 55]);
 }
 
 #[test]
