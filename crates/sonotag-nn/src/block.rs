@@ -9,10 +9,8 @@ use burn::tensor::Tensor;
 use burn::tensor::module::{avg_pool2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-
 use crate::activation::Activation;
+use crate::dropout::Masks;
 use crate::error::NnError;
 use crate::init::WeightInit;
 
@@ -41,6 +39,14 @@ impl Pool {
             Self::Identity => [1, 1],
             Self::Max { kernel } | Self::Avg { kernel } => *kernel,
         }
+    }
+
+    /// Output `[height, width]` of pooling an `[height, width]` map: stride = window, a partial
+    /// window at the bottom or right edge is dropped (floor). The one statement of this rule:
+    /// shape inference, burn's pooling and both CPU engines follow it.
+    pub fn output_hw(&self, [h, w]: [usize; 2]) -> [usize; 2] {
+        let [kh, kw] = self.kernel();
+        [h / kh.max(1), w / kw.max(1)]
     }
 
     pub(crate) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
@@ -124,8 +130,14 @@ impl ConvBlockSpec {
         if hw[0] < kh || hw[1] < kw {
             return None;
         }
-        Some([hw[0] / kh, hw[1] / kw])
+        Some(self.pool.output_hw(hw))
     }
+}
+
+/// The zero border on each side of a k x k "same" convolution (odd `k`, stride 1): `(k - 1) / 2`,
+/// symmetric. The one statement of this rule, for burn's path, folding and both CPU engines.
+pub(crate) fn same_padding(k: usize) -> usize {
+    k.saturating_sub(1) / 2
 }
 
 pub(crate) fn check_probability(p: f64, field: &str) -> Result<(), NnError> {
@@ -174,18 +186,19 @@ impl ConvBlockConfig {
         at: &str,
         device: &burn::tensor::Device,
     ) -> Result<ConvBlock, NnError> {
-        self.init_seeded(init, at, device, &mut StdRng::seed_from_u64(0))
+        self.init_seeded(init, at, device, 0)
     }
 
-    /// Builds the block drawing its weights from `rng`: the same generator state gives the
-    /// same weights, whatever else the process does.
+    /// Builds the block drawing its weights from a generator seeded with `seed`: the same seed
+    /// gives the same weights, whatever else the process does.
     pub fn init_seeded(
         &self,
         init: WeightInit,
         at: &str,
         device: &burn::tensor::Device,
-        rng: &mut StdRng,
+        seed: u64,
     ) -> Result<ConvBlock, NnError> {
+        let rng = &mut crate::init::weight_rng(seed);
         self.spec.validate(at)?;
         if self.in_channels == 0 || self.out_channels == 0 {
             return Err(NnError::config(
@@ -255,6 +268,11 @@ pub struct ConvBlock {
 impl ConvBlock {
     /// Applies the block: `[B, C_in, H, W] -> [B, C_out, H / ph, W / pw]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_masked(x, &mut Masks::Burn)
+    }
+
+    /// [`ConvBlock::forward`] with dropout masks from `masks`.
+    pub(crate) fn forward_masked(&self, x: Tensor<4>, masks: &mut Masks) -> Tensor<4> {
         let mut x = x;
         for (i, conv) in self.convs.iter().enumerate() {
             x = conv.forward(x);
@@ -263,7 +281,7 @@ impl ConvBlock {
             }
             x = self.activation.forward(x);
         }
-        self.dropout.forward(self.pool.forward(x))
+        masks.apply(&self.dropout, self.pool.forward(x))
     }
 
     /// Output channels.

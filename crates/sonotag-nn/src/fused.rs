@@ -15,12 +15,12 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::activation::Activation;
-use crate::block::{ConvBlock, Pool};
+use crate::block::{ConvBlock, Pool, same_padding};
 use crate::cnn::{Cnn, CnnConfig};
+use crate::engine::infer::HostNet;
+use crate::engine::lower::{EngineFallback, host_vec, is_host_cpu, lower_infer};
 use crate::error::NnError;
 use crate::head::Head;
-use crate::host::host_vec;
-use crate::host_net::{HostBlock, HostConv, HostNet};
 
 /// One convolution with its batch norm folded in.
 #[derive(Debug, Clone)]
@@ -56,58 +56,9 @@ struct FusedBlock {
 pub struct FusedCnn {
     blocks: Vec<FusedBlock>,
     head: Head,
-    host: Option<HostNet>,
+    /// The engine's plan, or why burn's kernels run the blocks.
+    host: Result<HostNet, EngineFallback>,
     config: CnnConfig,
-}
-
-/// Whether `device` computes on host memory (flex or ndarray), where the NHWC engine applies.
-pub(crate) fn is_host_cpu(device: &burn::tensor::Device) -> bool {
-    let plain = device.clone().inner();
-    #[cfg(feature = "flex")]
-    if plain == burn::tensor::Device::flex() {
-        return true;
-    }
-    #[cfg(feature = "ndarray")]
-    #[allow(deprecated)] // burn-ndarray is deprecated upstream; kept selectable on purpose.
-    if plain == burn::tensor::Device::ndarray() {
-        return true;
-    }
-    let _ = plain;
-    false
-}
-
-fn host_net(blocks: &[FusedBlock]) -> Result<Option<HostNet>, NnError> {
-    if blocks.iter().any(|b| !HostNet::supports(&b.activation)) {
-        return Ok(None);
-    }
-    let blocks = blocks
-        .iter()
-        .map(|b| {
-            let convs = b
-                .convs
-                .iter()
-                .map(|c| {
-                    let [c_out, c_in, kh, kw] = c.weight.dims();
-                    if kh != kw {
-                        return Ok(None);
-                    }
-                    Ok(Some(HostConv::from_oihw(
-                        &host_vec(c.weight.clone(), "folded convolution weight")?,
-                        host_vec(c.bias.clone(), "folded convolution bias")?,
-                        c_out,
-                        c_in,
-                        kh,
-                    )))
-                })
-                .collect::<Result<Option<Vec<_>>, NnError>>()?;
-            Ok(convs.map(|convs| HostBlock {
-                convs,
-                activation: b.activation,
-                pool: b.pool,
-            }))
-        })
-        .collect::<Result<Option<Vec<_>>, NnError>>()?;
-    Ok(blocks.map(|blocks| HostNet { blocks }))
 }
 
 fn fold(block: &ConvBlock, i: usize) -> Result<FusedConv, NnError> {
@@ -121,7 +72,8 @@ fn fold(block: &ConvBlock, i: usize) -> Result<FusedConv, NnError> {
         ));
     }
     // "Same" padding for odd kernels is symmetric.
-    let padding = [((kh - 1) / 2, (kh - 1) / 2), ((kw - 1) / 2, (kw - 1) / 2)];
+    let (ph, pw) = (same_padding(kh), same_padding(kw));
+    let padding = [(ph, ph), (pw, pw)];
     let device = weight.device();
     let bias = match &conv.bias {
         Some(b) => b.val().inner(),
@@ -162,11 +114,16 @@ impl FusedCnn {
                 })
             })
             .collect::<Result<Vec<_>, NnError>>()?;
-        let host = if is_host_cpu(&model.device()) {
-            host_net(&blocks)?
-        } else {
-            None
-        };
+        let folded: Vec<Vec<_>> = blocks
+            .iter()
+            .map(|b| {
+                b.convs
+                    .iter()
+                    .map(|c| (c.weight.clone(), c.bias.clone()))
+                    .collect()
+            })
+            .collect();
+        let host = lower_infer(model, &folded);
         Ok(Self {
             blocks,
             head: model.head.valid(),
@@ -177,13 +134,29 @@ impl FusedCnn {
 
     /// Runs the folded blocks on burn operations even on a CPU device (for comparisons).
     pub fn without_host_engine(mut self) -> Self {
-        self.host = None;
+        self.host = Err(EngineFallback::Disabled);
         self
     }
 
     /// Whether the CPU NHWC engine runs the convolutions (true on flex and ndarray devices).
     pub fn uses_host_engine(&self) -> bool {
-        self.host.is_some()
+        self.host.is_ok()
+    }
+
+    /// Why burn's kernels run the convolutions instead of the CPU engine, or `None` when the
+    /// engine runs them.
+    ///
+    /// ```
+    /// use burn::tensor::Device;
+    /// use sonotag_nn::{fused::FusedCnn, Preset};
+    ///
+    /// let model = Preset::Tiny.config(3).init(&Device::flex()).unwrap();
+    /// let fused = FusedCnn::new(&model).unwrap();
+    /// assert_eq!(fused.fallback(), None);
+    /// assert!(fused.without_host_engine().fallback().is_some());
+    /// ```
+    pub fn fallback(&self) -> Option<&EngineFallback> {
+        self.host.as_ref().err()
     }
 
     /// Like [`FusedCnn::forward`], after checking the input shape against the configuration.
@@ -195,7 +168,7 @@ impl FusedCnn {
     /// `[B, C, F, T]` input to `[B, n_outputs]` logits (inference: no dropout, no gradients).
     /// The input shape must fit the configuration (see [`FusedCnn::try_forward`]).
     pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
-        if let Some(host) = &self.host
+        if let Ok(host) = &self.host
             && is_host_cpu(&input.device())
         {
             let device = input.device();

@@ -5,10 +5,9 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, activation};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use crate::block::check_probability;
+use crate::dropout::Masks;
 use crate::error::NnError;
 use crate::init::WeightInit;
 
@@ -92,24 +91,19 @@ impl HeadConfig {
         init: WeightInit,
         device: &Device,
     ) -> Result<Head, NnError> {
-        self.init_seeded(
-            in_features,
-            n_outputs,
-            init,
-            device,
-            &mut StdRng::seed_from_u64(0),
-        )
+        self.init_seeded(in_features, n_outputs, init, device, 0)
     }
 
-    /// Like [`Self::init`], drawing the weights from `rng`.
+    /// Like [`Self::init`], drawing the weights from a generator seeded with `seed`.
     pub fn init_seeded(
         &self,
         in_features: usize,
         n_outputs: usize,
         init: WeightInit,
         device: &Device,
-        rng: &mut StdRng,
+        seed: u64,
     ) -> Result<Head, NnError> {
+        let rng = &mut crate::init::weight_rng(seed);
         self.validate()?;
         let mut linear = |d_in: usize, d_out: usize| {
             let mut layer = LinearConfig::new(d_in, d_out).init(device);
@@ -150,9 +144,14 @@ pub struct Head {
 impl Head {
     /// `[B, C, F, T]` features to `[B, n_outputs]` logits.
     pub fn forward(&self, features: Tensor<4>) -> Tensor<2> {
-        let mut x = self.dropout.forward(self.pool.forward(features));
+        self.forward_masked(features, &mut Masks::Burn)
+    }
+
+    /// [`Head::forward`] with dropout masks from `masks`.
+    pub(crate) fn forward_masked(&self, features: Tensor<4>, masks: &mut Masks) -> Tensor<2> {
+        let mut x = masks.apply(&self.dropout, self.pool.forward(features));
         if let Some(hidden) = &self.hidden {
-            x = self.dropout.forward(activation::relu(hidden.forward(x)));
+            x = masks.apply(&self.dropout, activation::relu(hidden.forward(x)));
         }
         self.output.forward(x)
     }

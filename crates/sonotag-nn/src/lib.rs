@@ -11,6 +11,8 @@
 //! - [`fused`]: an inference path with batch norm folded into the convolutions.
 //! - [`Cnn::forward_train`] / [`TrainPass`]: a training step whose convolution blocks run
 //!   forward and backward on a CPU NHWC engine (burn's autodiff on other devices).
+//! - [`engine`]: that CPU engine, one bounded unit entered through lowering; when it cannot run
+//!   a network, an [`EngineFallback`] says why.
 //!
 //! Every module runs unchanged on any enabled burn backend: in burn 0.22 tensors and modules
 //! carry no backend type, only a [`burn::tensor::Device`].
@@ -33,34 +35,35 @@
 //! assert_eq!(probabilities.dims(), [2, n_labels]);
 //! ```
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod activation;
 pub mod augment;
 pub mod backend;
 mod block;
 mod cnn;
+mod dropout;
+pub mod engine;
 mod error;
 pub mod fused;
 mod head;
-mod host;
-mod host_net;
-mod host_train;
 pub mod init;
 pub mod loss;
 mod presets;
 mod targets;
 mod task;
 mod train_pass;
-mod winograd;
 
 pub use activation::Activation;
 pub use backend::BackendKind;
 pub use block::{ConvBlock, ConvBlockConfig, ConvBlockSpec, Pool};
 pub use cnn::{Cnn, CnnConfig};
+pub use engine::{EngineFallback, TrainWorkspace};
 pub use error::NnError;
 pub use head::{Head, HeadConfig, HeadPool};
 pub use init::WeightInit;
 pub use presets::Preset;
 pub use targets::{BinaryTargets, ClassTargets, MultiLabelTargets, SigmoidTargets, Targets};
 pub use task::{Binary, MultiClass, MultiLabel, Task};
-pub use train_pass::{TrainPass, release_training_buffers};
+pub use train_pass::TrainPass;

@@ -1,10 +1,10 @@
 //! A training step's forward pass and the parameter gradients that follow from its loss.
 //!
 //! On a CPU autodiff device the convolution blocks run forward and backward on sonotag's NHWC
-//! engine ([`crate::host_train`]); the head and the loss stay in burn's autodiff graph, which
+//! engine ([`crate::engine`]); the head and the loss stay in burn's autodiff graph, which
 //! hands the engine the gradient at the feature map. On other devices (GPU), or for settings the
-//! engine does not implement (GELU, frozen layers, non-f32 weights), everything runs on burn.
-//! Either way the caller writes the same three lines:
+//! engine does not implement (GELU, frozen layers, non-f32 weights), everything runs on burn,
+//! and [`TrainPass::fallback`] says why. Either way the caller writes the same three lines:
 //!
 //! ```
 //! use burn::optim::{AdamConfig, Optimizer};
@@ -31,18 +31,17 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
 
 use crate::cnn::Cnn;
+use crate::dropout::Masks;
+use crate::engine::kernels::{nchw_to_nhwc, nhwc_to_nchw, rows_to_oihw};
+use crate::engine::lower::{EngineFallback, host_vec, lower_train};
+use crate::engine::train::{ConvGrads, Tape, TrainConv, TrainNet, TrainWorkspace};
 use crate::error::NnError;
-use crate::fused::is_host_cpu;
-use crate::host::{host_vec, nchw_to_nhwc, nhwc_to_nchw, oihw_to_rows, rows_to_oihw};
-use crate::host_train::{
-    ConvGrads, Tape, TrainBlock, TrainConv, TrainNet, TrainNorm, recycle, release_buffers, scratch,
-    zeroed,
-};
 
 /// What [`Cnn::forward_train`] keeps for [`TrainPass::gradients`].
 #[must_use = "the gradients of the step come from TrainPass::gradients"]
 pub struct TrainPass {
-    host: Option<HostPass>,
+    /// The engine's pass, or why burn's autodiff ran the blocks.
+    host: Result<HostPass, EngineFallback>,
 }
 
 struct HostPass {
@@ -57,6 +56,7 @@ impl std::fmt::Debug for TrainPass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TrainPass")
             .field("host_engine", &self.uses_host_engine())
+            .field("fallback", &self.fallback())
             .finish()
     }
 }
@@ -64,24 +64,35 @@ impl std::fmt::Debug for TrainPass {
 impl TrainPass {
     /// Whether the convolution blocks ran on the CPU NHWC engine (else on burn's autodiff).
     pub fn uses_host_engine(&self) -> bool {
-        self.host.is_some()
+        self.host.is_ok()
+    }
+
+    /// Why burn's autodiff ran the convolution blocks instead of the CPU engine (a GPU device,
+    /// a GELU block, a frozen layer, ...), or `None` when the engine ran them.
+    pub fn fallback(&self) -> Option<&EngineFallback> {
+        self.host.as_ref().err()
     }
 
     /// The gradient of every trainable parameter of `model` (the model the pass ran on), from
     /// `grads = loss.backward()`. With batch norm in training mode this also moves the running
     /// statistics, as burn's `BatchNorm` does.
     pub fn gradients(self, grads: Gradients, model: &Cnn) -> Result<GradientsParams, NnError> {
-        let Some(host) = self.host else {
+        let Ok(host) = self.host else {
             return Ok(GradientsParams::from_grads(grads, model));
         };
         let feature_grad = host.features.grad(&grads);
         let mut params = GradientsParams::from_grads(grads, model);
         let [h, w, c] = host.tape.out_shape();
         let [b, ..] = host.features.dims();
+        let buffers = &host.net.buffers;
         let d_features = match feature_grad {
-            Some(g) => to_nhwc(&host_vec(g, "gradient at the feature map")?, [b, c, h, w]),
+            Some(g) => to_nhwc(
+                &host_vec(g, "gradient at the feature map")?,
+                [b, c, h, w],
+                buffers,
+            ),
             // The loss does not depend on the features (a zero-width head): nothing flows back.
-            None => zeroed(b * c * h * w),
+            None => buffers.zeroed(b * c * h * w),
         };
         let conv_grads = host.net.backward(host.tape, d_features);
         let device = model.device().inner();
@@ -97,123 +108,80 @@ impl TrainPass {
     }
 }
 
-/// Frees the buffers that CPU training steps keep for reuse (about the memory of one step).
-/// Call it when training is over; the next step allocates them again.
-pub fn release_training_buffers() {
-    release_buffers();
-}
-
 impl Cnn {
     /// The forward pass of a training step: logits that the loss is computed from, and a
-    /// [`TrainPass`] that turns the loss's gradients into parameter gradients. `seed` draws the
-    /// dropout masks of the blocks when they run on the CPU engine (the head's dropout, and the
-    /// blocks' on other devices, draw from burn's generator, as [`Cnn::forward`] does).
+    /// [`TrainPass`] that turns the loss's gradients into parameter gradients. `seed` draws
+    /// every dropout mask of the step (blocks and head, on the engine or on burn's kernels) from
+    /// a generator the step owns: burn's process-wide random source is not used, so a seeded
+    /// step gives the same result whatever other threads do.
     ///
     /// Gives the same logits and gradients as `forward` + `GradientsParams::from_grads`, up to
     /// float rounding (tested against burn's autodiff), at about 2.7x the speed of burn-flex's
-    /// autodiff on the reference network (docs/benchmarks.md).
+    /// autodiff on the reference network (docs/benchmarks.md). Each call allocates the step's
+    /// buffers afresh: a training loop should pass one workspace to
+    /// [`Cnn::forward_train_with`] instead.
     pub fn forward_train(&self, input: Tensor<4>, seed: u64) -> (Tensor<2>, TrainPass) {
-        if let Some(net) = self.train_net(&input) {
-            let shape = input.dims();
-            if let Ok(x) = host_vec(input.clone(), "input") {
-                let [b, c, h, w] = shape;
-                let (out, tape) = net.forward(to_nhwc(&x, shape), [b, h, w, c], seed);
-                let [oh, ow, oc] = tape.out_shape();
-                let mut nchw = vec![0f32; out.len()];
-                nhwc_to_nchw(&out, [b, oh, ow, oc], &mut nchw);
-                recycle(out);
-                let features =
-                    Tensor::<4>::from_data(TensorData::new(nchw, [b, oc, oh, ow]), &input.device())
-                        .require_grad();
-                let logits = self.head.forward(features.clone());
-                let pass = TrainPass {
-                    host: Some(HostPass {
-                        net,
-                        tape,
-                        features,
-                    }),
-                };
-                return (logits, pass);
-            }
-        }
-        (self.forward(input), TrainPass { host: None })
+        self.forward_train_with(input, seed, &TrainWorkspace::new())
     }
 
-    /// The blocks as a host training network, when the engine applies to this model and input.
-    fn train_net(&self, input: &Tensor<4>) -> Option<TrainNet> {
-        let device = input.device();
-        if !device.is_autodiff() || !is_host_cpu(&device) {
-            return None;
-        }
-        let blocks = self
-            .blocks
-            .iter()
-            .map(|block| {
-                if !TrainNet::supports(&block.activation)
-                    || (block.dropout.prob > 0.0 && !block.dropout.training.is_enabled())
-                {
-                    return None;
-                }
-                let convs = block
-                    .convs
+    /// [`Cnn::forward_train`] with the engine's buffers taken from (and, by
+    /// [`TrainPass::gradients`], handed back to) `workspace`, which the caller owns: use one per
+    /// training run.
+    pub fn forward_train_with(
+        &self,
+        input: Tensor<4>,
+        seed: u64,
+        workspace: &TrainWorkspace,
+    ) -> (Tensor<2>, TrainPass) {
+        let host = lower_train(self, &input.device(), workspace).and_then(|net| {
+            let x = host_vec(input.clone(), "input").map_err(|_| EngineFallback::NotF32 {
+                what: "input".into(),
+            })?;
+            Ok(self.host_forward(net, &x, input.dims(), seed, &input.device()))
+        });
+        match host {
+            Ok((logits, pass)) => (logits, TrainPass { host: Ok(pass) }),
+            Err(reason) => {
+                let mut blocks = Masks::seeded(seed, 0);
+                let features = self
+                    .blocks
                     .iter()
-                    .enumerate()
-                    .map(|(i, conv)| train_conv(conv, block.norms.get(i)))
-                    .collect::<Option<Vec<_>>>()?;
-                Some(TrainBlock {
-                    convs,
-                    activation: block.activation,
-                    pool: block.pool,
-                    dropout: block.dropout.prob,
-                })
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some(TrainNet { blocks })
-    }
-}
-
-/// One convolution (and its batch norm) as host training data, when the engine implements it.
-fn train_conv(conv: &Conv2d, norm: Option<&BatchNorm>) -> Option<TrainConv> {
-    let weight = conv.weight.val();
-    let [c_out, c_in, kh, kw] = weight.dims();
-    if kh != kw
-        || kh % 2 == 0
-        || conv.stride != [1, 1]
-        || conv.dilation != [1, 1]
-        || conv.groups != 1
-        || !weight.is_require_grad()
-    {
-        return None;
-    }
-    let bias = match &conv.bias {
-        Some(b) if !b.val().is_require_grad() => return None,
-        Some(b) => Some(host_vec(b.val().inner(), "bias").ok()?),
-        None => None,
-    };
-    let norm = match norm {
-        Some(bn) => {
-            if !bn.training.is_enabled()
-                || !bn.gamma.val().is_require_grad()
-                || !bn.beta.val().is_require_grad()
-            {
-                return None;
+                    .fold(input, |x, block| block.forward_masked(x, &mut blocks));
+                let logits = self
+                    .head
+                    .forward_masked(features, &mut Masks::seeded(seed, 1));
+                (logits, TrainPass { host: Err(reason) })
             }
-            Some(TrainNorm {
-                gamma: host_vec(bn.gamma.val().inner(), "gamma").ok()?,
-                beta: host_vec(bn.beta.val().inner(), "beta").ok()?,
-                epsilon: bn.epsilon,
-            })
         }
-        None => None,
-    };
-    Some(TrainConv {
-        c_in,
-        c_out,
-        k: kh,
-        weight: oihw_to_rows(&host_vec(weight.inner(), "weight").ok()?, c_out, c_in, kh),
-        bias,
-        norm,
-    })
+    }
+
+    /// The blocks on the engine, then the head in burn's graph from a leaf feature map.
+    fn host_forward(
+        &self,
+        net: TrainNet,
+        x: &[f32],
+        shape: [usize; 4],
+        seed: u64,
+        device: &Device,
+    ) -> (Tensor<2>, HostPass) {
+        let [b, c, h, w] = shape;
+        let (out, tape) = net.forward(to_nhwc(x, shape, &net.buffers), [b, h, w, c], seed);
+        let [oh, ow, oc] = tape.out_shape();
+        let mut nchw = vec![0f32; out.len()];
+        nhwc_to_nchw(&out, [b, oh, ow, oc], &mut nchw);
+        net.buffers.recycle(out);
+        let features =
+            Tensor::<4>::from_data(TensorData::new(nchw, [b, oc, oh, ow]), device).require_grad();
+        let logits = self
+            .head
+            .forward_masked(features.clone(), &mut Masks::seeded(seed, 1));
+        let pass = HostPass {
+            net,
+            tape,
+            features,
+        };
+        (logits, pass)
+    }
 }
 
 fn register_conv(
@@ -283,8 +251,8 @@ fn register_vec(
 }
 
 /// NCHW -> NHWC into a recycled buffer.
-fn to_nhwc(x: &[f32], shape: [usize; 4]) -> Vec<f32> {
-    let mut out = scratch(x.len());
+fn to_nhwc(x: &[f32], shape: [usize; 4], buffers: &TrainWorkspace) -> Vec<f32> {
+    let mut out = buffers.scratch(x.len());
     nchw_to_nhwc(x, shape, &mut out);
     out
 }

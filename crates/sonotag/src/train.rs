@@ -34,9 +34,6 @@ use crate::prep::ClipFeatures;
 use crate::store::SegmentStore;
 use sonotag_audio::Normalizer;
 
-/// Serialises use of burn's process-global random source between training runs.
-static BURN_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// The seed of burn's random source at training step `step`.
 fn step_seed(seed: u64, step: usize) -> u64 {
     // SplitMix64 finaliser: neighbouring steps get unrelated streams.
@@ -375,15 +372,9 @@ pub(crate) fn fit(
 ) -> Result<Fitted> {
     let n_labels = model_config.n_outputs;
     let train_device = device.clone().autodiff();
-    // The CPU training engine keeps one step's buffers for the next; free them when fitting
-    // ends, however it ends.
-    struct ReleaseBuffers;
-    impl Drop for ReleaseBuffers {
-        fn drop(&mut self) {
-            sonotag_nn::release_training_buffers();
-        }
-    }
-    let _buffers = ReleaseBuffers;
+    // The CPU training engine keeps one step's buffers for the next, in this run's own
+    // workspace: freed when fitting ends, however it ends, and never shared with another run.
+    let workspace = sonotag_nn::TrainWorkspace::new();
     let mut model = model_config
         .init_seeded(&train_device, config.seed)?
         .with_output_bias(&match config.task {
@@ -503,19 +494,11 @@ pub(crate) fn fit(
                 });
             }
             let x = shape.batch(&x_batch, &train_device);
-            // On a CPU the blocks train on sonotag-nn's NHWC engine (`forward_train`), whose
-            // dropout draws from the step seed; the head's dropout (and, on a GPU, every
-            // dropout) draws from burn's random source, one generator for the whole process:
-            // reseed it per step, and hold it while this step draws, so that a seeded run does
-            // not depend on other threads.
-            let forward = |x| {
-                let _rng = BURN_RNG
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let seed = step_seed(config.seed, step);
-                train_device.seed(seed);
-                model.forward_train(x, seed)
-            };
+            // On a CPU the blocks train on sonotag-nn's NHWC engine (`forward_train_with`);
+            // every dropout mask of the step (engine or burn kernels) is drawn from the step
+            // seed by a generator the step owns, so concurrent runs in one process neither
+            // share nor wait on a random source.
+            let forward = |x| model.forward_train_with(x, step_seed(config.seed, step), &workspace);
             let (batch_loss, pass) = match &task {
                 TrainTask::Tags(task) => {
                     let y = MultiLabelTargets::from_rows(&y_batch, n_labels, &train_device)?;

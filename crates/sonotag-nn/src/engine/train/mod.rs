@@ -1,5 +1,5 @@
 //! Training (forward with batch statistics, then backward) of convolution blocks on the CPU
-//! NHWC engine of [`crate::host`]. Used by [`crate::Cnn::forward_train`] on CPU devices.
+//! NHWC engine of [`crate::engine::kernels`]. Used by [`crate::Cnn::forward_train`] on CPU devices.
 //!
 //! Why it exists: burn-flex 0.22.1 trains the reference network at under half of PyTorch's eager
 //! speed, and profiling put the time in the same places as at inference (a layout conversion
@@ -17,84 +17,13 @@ use rayon::prelude::*;
 
 use crate::activation::Activation;
 use crate::block::Pool;
-use crate::host::{Strided, conv_gemm, im2col, matmul, tile_pixels, with_activation, with_avx2};
+use crate::engine::kernels::{
+    Strided, conv_gemm, im2col, matmul, tile_pixels, with_activation, with_avx2,
+};
 
-/// Large buffers freed by one training step and reused by the next: fresh allocations of this
-/// size come from `mmap`, and faulting their pages in again cost about an eighth of a step.
-mod buffers {
-    use std::sync::Mutex;
+mod buffers;
 
-    use rayon::prelude::*;
-
-    static FREE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
-    /// Smaller buffers are left to the allocator.
-    const MIN_LEN: usize = 1 << 16;
-    const MAX_KEPT: usize = 48;
-
-    fn free_list() -> std::sync::MutexGuard<'static, Vec<Vec<f32>>> {
-        FREE.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// A zeroed buffer of `len` values, reusing a freed one when one is large enough.
-    pub(crate) fn zeroed(len: usize) -> Vec<f32> {
-        match reuse(len) {
-            Some(mut v) => {
-                // In parallel: a step's large buffers would otherwise be cleared on one thread.
-                v.par_chunks_mut(1 << 16).for_each(|c| c.fill(0.0));
-                v
-            }
-            // Fresh memory from the allocator is zero already.
-            None => vec![0f32; len],
-        }
-    }
-
-    /// A buffer of `len` values with unspecified (stale but initialised) contents, for
-    /// callers that overwrite every value: zeroing a large buffer first costs a full pass.
-    pub(crate) fn scratch(len: usize) -> Vec<f32> {
-        reuse(len).unwrap_or_else(|| vec![0f32; len])
-    }
-
-    /// A kept buffer resized to `len` (values beyond its old length are zero), if one fits.
-    fn reuse(len: usize) -> Option<Vec<f32>> {
-        if len < MIN_LEN {
-            return None;
-        }
-        let mut free = free_list();
-        let best = free
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.capacity() >= len)
-            .min_by_key(|(_, v)| v.capacity())
-            .map(|(i, _)| i)?;
-        let mut v = free.swap_remove(best);
-        // Only values beyond the old length are written (zeros).
-        v.truncate(len);
-        v.resize(len, 0.0);
-        Some(v)
-    }
-
-    /// Hands a buffer back for reuse.
-    pub(crate) fn recycle(v: Vec<f32>) {
-        if v.capacity() < MIN_LEN {
-            return;
-        }
-        let mut free = free_list();
-        free.push(v);
-        if free.len() > MAX_KEPT
-            && let Some(i) = (0..free.len()).min_by_key(|&i| free[i].capacity())
-        {
-            free.swap_remove(i);
-        }
-    }
-
-    /// Frees every kept buffer.
-    pub(crate) fn release() {
-        free_list().clear();
-    }
-}
-
-pub(crate) use buffers::{recycle, release as release_buffers, scratch, zeroed};
+pub use buffers::TrainWorkspace;
 
 /// Values per task when adding the groups' partial weight gradients.
 const REDUCE_CHUNK: usize = 16 * 1024;
@@ -105,7 +34,7 @@ const REDUCE_CHUNK: usize = 16 * 1024;
 /// stopped scaling at 8 threads on a 16-core machine).
 const GROUP: usize = 2;
 
-/// Like [`crate::host::with_activation`], with `$f` bound to the activation's derivative (as a function of
+/// Like [`crate::engine::kernels::with_activation`], with `$f` bound to the activation's derivative (as a function of
 /// the activation's input).
 macro_rules! with_slope {
     ($act:expr, $f:ident => $body:expr) => {
@@ -126,7 +55,7 @@ macro_rules! with_slope {
                 };
                 with_avx2(|| $body)
             }
-            // Refused by `TrainNet::supports`.
+            // Refused by lowering (`crate::engine::lower`).
             Activation::Gelu => {
                 let $f = |_: f32| 1.0f32;
                 with_avx2(|| $body)
@@ -145,7 +74,7 @@ pub(crate) struct TrainNorm {
 
 /// One k x k "same" convolution (odd k, stride 1), optionally followed by batch norm. The weight
 /// is a `[k*k*c_in, c_out]` row-major matrix, rows tap-major and channel-minor, as in
-/// [`crate::host_net::HostConv`].
+/// [`crate::engine::infer::HostConv`].
 #[derive(Debug, Clone)]
 pub(crate) struct TrainConv {
     pub c_in: usize,
@@ -169,6 +98,8 @@ pub(crate) struct TrainBlock {
 #[derive(Debug, Clone)]
 pub(crate) struct TrainNet {
     pub blocks: Vec<TrainBlock>,
+    /// Where the step's large buffers come from and go back to (owned by the training run).
+    pub buffers: TrainWorkspace,
 }
 
 /// Gradients (and, with batch norm, the batch statistics) of one convolution.
@@ -220,11 +151,6 @@ impl Tape {
 }
 
 impl TrainNet {
-    /// Whether the engine implements this activation (not GELU: std has no erf).
-    pub fn supports(activation: &Activation) -> bool {
-        !matches!(activation, Activation::Gelu)
-    }
-
     /// Forward in training mode. `x`: NHWC batch `[b, h, w, c_in]`; returns the NHWC output and
     /// the tape for [`TrainNet::backward`]. Dropout masks come from a generator seeded with
     /// `seed`.
@@ -237,13 +163,14 @@ impl TrainNet {
             let hw = [hh, ww];
             let mut convs = Vec::with_capacity(block.convs.len());
             for conv in &block.convs {
-                let (out, tape) = conv.forward(cur, b, hw, &block.activation);
+                let (out, tape) = conv.forward(cur, b, hw, &block.activation, &self.buffers);
                 convs.push(tape);
                 cur = out;
                 cc = conv.c_out;
             }
-            let (pooled, argmax, ph, pw) = pool_forward(&cur, b, hw, cc, &block.pool);
-            recycle(std::mem::replace(&mut cur, pooled));
+            let (pooled, argmax, ph, pw) =
+                pool_forward(&cur, b, hw, cc, &block.pool, &self.buffers);
+            self.buffers.recycle(std::mem::replace(&mut cur, pooled));
             hh = ph;
             ww = pw;
             let dropout = (block.dropout > 0.0).then(|| {
@@ -287,13 +214,29 @@ impl TrainNet {
                 grad.iter_mut().zip(mask).for_each(|(g, m)| *g *= m);
             }
             let c = block.convs.last().map_or(0, |cv| cv.c_out);
-            let pooled_grad = pool_backward(&grad, b, bt.hw, c, &block.pool, bt.argmax.as_deref());
-            recycle(std::mem::replace(&mut grad, pooled_grad));
+            let pooled_grad = pool_backward(
+                &grad,
+                b,
+                bt.hw,
+                c,
+                &block.pool,
+                bt.argmax.as_deref(),
+                &self.buffers,
+            );
+            self.buffers
+                .recycle(std::mem::replace(&mut grad, pooled_grad));
             let mut grads = Vec::with_capacity(block.convs.len());
             for (ci, (conv, ct)) in block.convs.iter().zip(bt.convs).enumerate().rev() {
                 // The network's input needs no gradient.
                 let first = bi == 0 && ci == 0;
-                let (g, dx) = conv.backward(ct, grad, b, bt.hw, &block.activation, !first);
+                let (g, dx) = conv.backward(
+                    ct,
+                    grad,
+                    [b, bt.hw[0], bt.hw[1]],
+                    &block.activation,
+                    !first,
+                    &self.buffers,
+                );
                 grads.push(g);
                 grad = dx;
             }
@@ -329,17 +272,18 @@ impl TrainConv {
         b: usize,
         [h, w]: [usize; 2],
         act: &Activation,
+        buffers: &TrainWorkspace,
     ) -> (Vec<f32>, ConvTape) {
         let c_out = self.c_out;
         let (per_in, per_out) = (h * w * self.c_in, h * w * c_out);
         // Both overwritten in full: by the convolution, then by batch norm + activation.
-        let mut z = scratch(b * per_out);
+        let mut z = buffers.scratch(b * per_out);
         z.par_chunks_mut(per_out)
             .zip(input.par_chunks(per_in))
             .for_each_init(Vec::new, |cols, (out, x)| {
                 self.conv_example(x, [h, w], out, cols)
             });
-        let mut a = scratch(z.len());
+        let mut a = buffers.scratch(z.len());
         let (inv_std, batch_mean, batch_var) = match &self.norm {
             Some(norm) => {
                 let n = (b * h * w) as f64;
@@ -410,10 +354,10 @@ impl TrainConv {
         &self,
         tape: ConvTape,
         grad: Vec<f32>,
-        b: usize,
-        [h, w]: [usize; 2],
+        [b, h, w]: [usize; 3],
         act: &Activation,
         need_input_grad: bool,
+        buffers: &TrainWorkspace,
     ) -> (ConvGrads, Vec<f32>) {
         let c_out = self.c_out;
         let per_out = h * w * c_out;
@@ -504,11 +448,11 @@ impl TrainConv {
                     .collect(),
             );
         }
-        let (dw, dx) = self.conv_backward(&tape.input, &dz, b, [h, w], need_input_grad);
+        let (dw, dx) = self.conv_backward(&tape.input, &dz, b, [h, w], need_input_grad, buffers);
         grads.weight = dw;
-        recycle(dz);
-        recycle(tape.input);
-        recycle(tape.pre);
+        buffers.recycle(dz);
+        buffers.recycle(tape.input);
+        buffers.recycle(tape.pre);
         (grads, dx)
     }
 
@@ -521,6 +465,7 @@ impl TrainConv {
         b: usize,
         [h, w]: [usize; 2],
         need_input_grad: bool,
+        buffers: &TrainWorkspace,
     ) -> (Vec<f32>, Vec<f32>) {
         let (rows, c_in, c_out, k) = (self.rows(), self.c_in, self.c_out, self.k);
         let pixels = h * w;
@@ -528,7 +473,7 @@ impl TrainConv {
         let tile = tile_pixels(rows, pixels);
         // Zeroed group by group inside the parallel work below, not here on one thread.
         let mut dx = if need_input_grad {
-            scratch(b * per_in)
+            buffers.scratch(b * per_in)
         } else {
             Vec::new()
         };
@@ -705,16 +650,17 @@ fn pool_forward(
     [h, w]: [usize; 2],
     c: usize,
     pool: &Pool,
+    buffers: &TrainWorkspace,
 ) -> (Vec<f32>, Option<Vec<u16>>, usize, usize) {
     let ([kh, kw], is_max) = match pool {
         Pool::Identity => return (x.to_vec(), None, h, w),
         Pool::Max { kernel } => (*kernel, true),
         Pool::Avg { kernel } => (*kernel, false),
     };
-    let (oh, ow) = (h / kh, w / kw);
+    let [oh, ow] = pool.output_hw([h, w]);
     let (per_in, per_out) = (h * w * c, oh * ow * c);
     // Every output value is written (the first tap, or zero before averaging).
-    let mut out = scratch(b * per_out);
+    let mut out = buffers.scratch(b * per_out);
     let mut taps = if is_max {
         vec![0u16; b * per_out]
     } else {
@@ -783,18 +729,19 @@ fn pool_backward(
     c: usize,
     pool: &Pool,
     taps: Option<&[u16]>,
+    buffers: &TrainWorkspace,
 ) -> Vec<f32> {
     let [kh, kw] = match pool {
         Pool::Identity => return grad.to_vec(),
         Pool::Max { kernel } | Pool::Avg { kernel } => *kernel,
     };
-    let (oh, ow) = (h / kh, w / kw);
+    let [oh, ow] = pool.output_hw([h, w]);
     let (per_in, per_out) = (h * w * c, oh * ow * c);
     let scale = 1.0 / (kh * kw) as f32;
     // Windows do not overlap and tile the map from its top-left corner: every input inside a
     // full window is written below; only those in a dropped partial window (the last rows and
     // columns) are zeroed here, by each example's own task.
-    let mut dx = scratch(b * per_in);
+    let mut dx = buffers.scratch(b * per_in);
     dx.par_chunks_mut(per_in)
         .zip(grad.par_chunks(per_out.max(1)))
         .enumerate()

@@ -1,8 +1,8 @@
 //! One folded convolution of the inference engine and its GEMM path.
 
 use super::direct;
-use crate::host::{Strided, matmul, oihw_to_rows};
-use crate::winograd::Winograd;
+use crate::engine::kernels::{Strided, matmul, oihw_to_rows};
+use crate::engine::winograd::Winograd;
 
 /// Input channels from which a 3 x 3 convolution runs as Winograd F(2x2, 3x3): below it the
 /// GEMMs are too thin for the transforms to pay.
@@ -46,7 +46,7 @@ impl HostConv {
     }
 
     pub(super) fn pad(&self) -> usize {
-        (self.k - 1) / 2
+        crate::block::same_padding(self.k)
     }
 
     /// `xp`: one example's padded input (see [`super::finish::pad_layout`]). Writes the

@@ -1,5 +1,5 @@
-//! Host-memory building blocks of the CPU engines (inference in `host_net`, training in
-//! `host_train`): the one wrapper around the `gemm` crate, the activations as concrete closures,
+//! Host-memory building blocks of the CPU engine (inference in `infer`, training in `train`):
+//! the one wrapper around the `gemm` crate, the activations as concrete closures,
 //! the AVX2 runner, layout conversions and weight reshapes, and the im2col tiles of the training
 //! engine's convolutions.
 //!
@@ -13,8 +13,8 @@ use rayon::prelude::*;
 
 /// Evaluates `$body` with `$f` bound to the activation as a concrete closure (one copy of the
 /// body per activation, so that loops over it vectorise). The one definition of the
-/// activations on host memory, for both engines. GELU, which neither engine implements (they
-/// refuse it in `supports`), is bound to the identity to keep the match total.
+/// activations on host memory, for both engines. GELU, which neither engine implements (lowering
+/// refuses it), is bound to the identity to keep the match total.
 macro_rules! with_activation {
     ($act:expr, $f:ident => $body:expr) => {
         match $act {
@@ -101,9 +101,20 @@ impl<'a> Strided<'a> {
         }
     }
 
-    /// Whether an `r x c` matrix fits in the slice with these strides.
+    /// Whether an `r x c` matrix fits in the slice with these strides (and its strides fit an
+    /// `isize`, as gemm takes them). Checked arithmetic: this guards an unsafe call, so an
+    /// overflow must mean "does not fit", never wrap into a small offset.
     fn fits(&self, r: usize, c: usize) -> bool {
-        r == 0 || c == 0 || (r - 1) * self.row + (c - 1) * self.col < self.data.len()
+        if isize::try_from(self.row).is_err() || isize::try_from(self.col).is_err() {
+            return false;
+        }
+        if r == 0 || c == 0 {
+            return true;
+        }
+        let last = (r - 1)
+            .checked_mul(self.row)
+            .and_then(|rows| (c - 1).checked_mul(self.col)?.checked_add(rows));
+        last.is_some_and(|last| last < self.data.len())
     }
 }
 
@@ -120,7 +131,7 @@ pub(crate) fn matmul(
     accumulate: bool,
 ) {
     assert!(
-        dst.len() >= m * n,
+        m.checked_mul(n).is_some_and(|mn| dst.len() >= mn) && isize::try_from(n).is_ok(),
         "matmul: dst holds {} < {m} x {n}",
         dst.len()
     );
@@ -190,17 +201,6 @@ fn transpose_each(x: &[f32], b: usize, [rows, cols]: [usize; 2], out: &mut [f32]
                 }
             }
         });
-}
-
-/// The f32 values of a tensor on the host; `what` names it in the error (a model in another
-/// precision).
-pub(crate) fn host_vec<const D: usize>(
-    t: burn::tensor::Tensor<D>,
-    what: &str,
-) -> Result<Vec<f32>, crate::error::NnError> {
-    t.into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| crate::error::NnError::Data(format!("{what}: expected f32 values ({e:?})")))
 }
 
 /// An OIHW weight (`[c_out, c_in, k, k]`, row-major) as the engine's `[k*k*c_in, c_out]`
@@ -289,6 +289,9 @@ pub(crate) fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA (check with `is_x86_feature_detected!`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn avx2_fma<R>(f: impl FnOnce() -> R) -> R {

@@ -10,7 +10,7 @@
 //! directly. A
 //! first convolution with very few input values per pixel (a 1-channel spectrogram) runs as a
 //! direct kernel instead, where a GEMM with K = 3 would be mostly overhead, and 3 x 3
-//! convolutions with 8 or more input channels as Winograd F(2x2, 3x3) (`crate::winograd`).
+//! convolutions with 8 or more input channels as Winograd F(2x2, 3x3) (`crate::engine::winograd`).
 //!
 //! Why: profiling the previous im2col engine on the reference network put a third of inference
 //! time outside the GEMM kernels: building im2col matrices (9x the activations), a separate
@@ -20,7 +20,7 @@ mod conv;
 mod direct;
 mod finish;
 
-use std::cell::RefCell;
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
@@ -29,7 +29,7 @@ use finish::{Layout, Rows, Sink, Step, finish, pad_layout, pad_nchw, zero_border
 
 use crate::activation::Activation;
 use crate::block::Pool;
-use crate::winograd::{Tiles, Winograd};
+use crate::engine::winograd::{Tiles, Winograd};
 
 /// Output tiles (2 x 2 pixels each) per Winograd band. Measured on the reference network:
 /// 75 to 200 are alike; 25 to 48 make the 16 GEMMs too thin (their weights are repacked per
@@ -47,13 +47,15 @@ pub(crate) struct HostBlock {
     pub pool: Pool,
 }
 
-/// Folded convolution blocks on host memory.
+/// Folded convolution blocks on host memory, with the buffers their examples run in.
 #[derive(Debug, Clone)]
 pub(crate) struct HostNet {
     pub blocks: Vec<HostBlock>,
+    scratch: ScratchPool,
 }
 
-/// Per-thread buffers, kept between batches: fresh large buffers cost page faults and zeroing.
+/// One running example's buffers, kept between batches: fresh large buffers cost page faults
+/// and zeroing.
 #[derive(Default)]
 struct Scratch {
     /// The current convolution's padded NHWC input.
@@ -68,22 +70,67 @@ struct Scratch {
     tiles: Tiles,
 }
 
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+/// The [`Scratch`] buffers of a [`HostNet`], owned by the network (so by the model that holds
+/// it), not by threads or the process: they are freed with the model, and two models never
+/// share them. Holds at most one set per example that ran at the same time (about one per
+/// thread of the pool).
+#[derive(Default)]
+struct ScratchPool(Mutex<Vec<Scratch>>);
+
+impl ScratchPool {
+    /// A set of buffers for one task, handed back when the lease drops.
+    fn lease(&self) -> Lease<'_> {
+        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        Lease {
+            pool: self,
+            scratch: kept.unwrap_or_default(),
+        }
+    }
+}
+
+impl Clone for ScratchPool {
+    /// A copy of a network starts with no buffers of its own.
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl std::fmt::Debug for ScratchPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.0.lock().map_or(0, |v| v.len());
+        f.debug_struct("ScratchPool").field("kept", &kept).finish()
+    }
+}
+
+/// Buffers taken from a [`ScratchPool`] for one rayon task.
+struct Lease<'a> {
+    pool: &'a ScratchPool,
+    scratch: Scratch,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let scratch = std::mem::take(&mut self.scratch);
+        // A panic elsewhere leaves the list consistent (push/pop only).
+        let mut kept = self.pool.0.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.push(scratch);
+    }
 }
 
 impl HostNet {
-    /// Whether the engine implements this activation.
-    pub fn supports(activation: &Activation) -> bool {
-        !matches!(activation, Activation::Gelu)
+    /// The network of `blocks`, with no buffers yet.
+    pub fn new(blocks: Vec<HostBlock>) -> Self {
+        Self {
+            blocks,
+            scratch: ScratchPool::default(),
+        }
     }
 
     /// The `[c, h, w]` feature shape for an input of `[c, h, w]`.
     fn feature_shape(&self, [mut c, mut h, mut w]: [usize; 3]) -> [usize; 3] {
         for block in &self.blocks {
             c = block.convs.last().map_or(c, |conv| conv.c_out);
-            let [kh, kw] = block.pool.kernel();
-            (h, w) = (h / kh, w / kw);
+            [h, w] = block.pool.output_hw([h, w]);
         }
         [c, h, w]
     }
@@ -96,12 +143,10 @@ impl HostNet {
         if per_out > 0 {
             out.par_chunks_mut(per_out)
                 .zip(x.par_chunks(per_in.max(1)))
-                .for_each(|(dst, src)| {
-                    SCRATCH.with(|s| match s.try_borrow_mut() {
-                        Ok(mut s) => self.example(src, [c, h, w], dst, &mut s),
-                        Err(_) => self.example(src, [c, h, w], dst, &mut Scratch::default()),
-                    })
-                });
+                .for_each_init(
+                    || self.scratch.lease(),
+                    |lease, (dst, src)| self.example(src, [c, h, w], dst, &mut lease.scratch),
+                );
         }
         (out, [b, c_out, h_out, w_out])
     }
@@ -119,7 +164,7 @@ impl HostNet {
 
     /// [`HostNet::example`] as built; inlined into [`example_avx2`] so that the passes between
     /// the GEMMs (padding, bias, activation, pooling) are compiled for AVX2 there. (The
-    /// closure-taking `crate::host::with_avx2` does not serve here: a closure this large is
+    /// closure-taking `crate::engine::kernels::with_avx2` does not serve here: a closure this large is
     /// not inlined, and measured 2% slower.)
     #[inline(always)]
     fn example_portable(&self, x: &[f32], [c, h, w]: [usize; 3], out: &mut [f32], s: &mut Scratch) {
@@ -138,7 +183,7 @@ impl HostNet {
                 };
                 let pool = if last { block.pool } else { Pool::Identity };
                 let [kh, kw] = pool.kernel();
-                let (oh, ow) = (h / kh, w / kw);
+                let [oh, ow] = pool.output_hw([h, w]);
                 if let Some(next) = next {
                     s.next
                         .resize(pad_layout([oh, ow, conv.c_out], next.pad()), 0.0);
@@ -258,6 +303,10 @@ impl ConvRun<'_> {
 }
 
 /// [`HostNet::example`] compiled for AVX2 + FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA. Memory safety does not depend on it: every access is a
+/// bounds-checked slice access.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn example_avx2(

@@ -3,7 +3,7 @@
 
 use crate::activation::Activation;
 use crate::block::Pool;
-use crate::host::with_activation;
+use crate::engine::kernels::with_activation;
 
 /// Where a convolution's finished (biased, activated, pooled) output goes.
 pub(super) enum Sink<'a> {
@@ -111,7 +111,7 @@ fn finish_with(
     pixel: &mut Vec<f32>,
 ) {
     let [kh, kw] = pool.kernel();
-    let (oh, ow) = (h / kh, w / kw);
+    let [oh, ow] = pool.output_hw([h, w]);
     let pooling = Pooling {
         y,
         stride,

@@ -35,13 +35,17 @@ pub(super) fn run(shape: [usize; 4], weight: &[f32], xp: &[f32], y: &mut [f32]) 
 /// portable loop does not vectorise well): for each [`LANES`] output channels the tap weights
 /// stay in registers while [`PIXELS`] output pixels accumulate side by side, which hides the
 /// FMA latency. The tap count is a compile-time constant so the tap loop unrolls.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA. Every memory access is a bounds-checked slice access
+/// (loads and stores go through slices of exactly [`LANES`] values).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn direct_avx2(shape: [usize; 4], weight: &[f32], xp: &[f32], y: &mut [f32]) {
     let [k, c_in, ..] = shape;
-    // SAFETY (each arm): AVX2 and FMA are this function's own requirement.
     // With at most MAX_TAPS (9) taps, a direct convolution is 3 x 3 over 1 channel or
     // 1 x 1 over up to 9.
+    // SAFETY: (each arm) AVX2 and FMA are this function's own requirement.
     unsafe {
         match (k, c_in) {
             (3, 1) => direct_taps::<9, 1>(shape, weight, xp, y),
@@ -60,6 +64,10 @@ unsafe fn direct_avx2(shape: [usize; 4], weight: &[f32], xp: &[f32], y: &mut [f3
 }
 
 /// [`direct_avx2`] for `T = k * k * c_in` taps and `C = c_in` channels.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA. Every memory access is a bounds-checked slice access
+/// (loads and stores go through slices of exactly [`LANES`] values).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn direct_taps<const T: usize, const C: usize>(
@@ -126,6 +134,10 @@ const PIXELS: usize = 4;
 
 /// `P` consecutive output pixels of one lane group: pixel `p` reads `xp[at + p * c_in + o]`
 /// for each tap offset `o`.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA. Every memory access is a bounds-checked slice access
+/// (loads and stores go through slices of exactly [`LANES`] values).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]

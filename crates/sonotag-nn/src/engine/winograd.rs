@@ -9,7 +9,7 @@
 //! transforms of F(2x2, 3x3) have small integer and half coefficients, so float32 rounding
 //! stays close to that of the direct sum.
 
-use crate::host::{Strided, matmul};
+use crate::engine::kernels::{Strided, matmul};
 
 /// A 3 x 3 convolution's kernel in the Winograd domain.
 #[derive(Debug, Clone)]
@@ -178,7 +178,10 @@ mod simd {
 
     const LANES: usize = 8;
 
-    /// Loads 8 values from `s[at..]`.
+    /// Loads 8 values from `s[at..]` (panics if fewer are there).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
     #[inline(always)]
     unsafe fn load(s: &[f32], at: usize) -> __m256 {
         let s = &s[at..at + LANES];
@@ -186,7 +189,10 @@ mod simd {
         unsafe { _mm256_loadu_ps(s.as_ptr()) }
     }
 
-    /// Stores 8 values to `s[at..]`.
+    /// Stores 8 values to `s[at..]` (panics if fewer are there).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
     #[inline(always)]
     unsafe fn store(s: &mut [f32], at: usize, v: __m256) {
         let s = &mut s[at..at + LANES];
@@ -195,6 +201,9 @@ mod simd {
     }
 
     /// (a0 - a2, a1 + a2, a2 - a1, a1 - a3): `Bt` applied to a column of 4.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
     #[inline(always)]
     unsafe fn bt(a: [__m256; 4]) -> [__m256; 4] {
         // SAFETY: AVX2 is the caller's requirement.
@@ -209,6 +218,9 @@ mod simd {
     }
 
     /// (a0 + a1 + a2, a1 - a2 - a3): `At` applied to a column of 4.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
     #[inline(always)]
     unsafe fn at(a: [__m256; 4]) -> [__m256; 2] {
         // SAFETY: AVX2 is the caller's requirement.
@@ -221,6 +233,9 @@ mod simd {
     }
 
     /// See [`super::input_tile`].
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; every slice access is bounds-checked.
     #[allow(clippy::needless_range_loop)] // a 4 x 4 transpose reads best with indices
     #[target_feature(enable = "avx2")]
     pub unsafe fn input_tile(
@@ -232,7 +247,7 @@ mod simd {
         let c_in = d[0][0].len();
         let whole = c_in / LANES * LANES;
         for c in (0..whole).step_by(LANES) {
-            // SAFETY (all below): AVX2 is this function's requirement; slices are bounds-checked.
+            // SAFETY: (all below) AVX2 is this function's requirement; slices are bounds-checked.
             unsafe {
                 let x = |r: usize, s: usize| load(d[r][s], c);
                 let col = |s: usize| bt([x(0, s), x(1, s), x(2, s), x(3, s)]);
@@ -249,6 +264,9 @@ mod simd {
     }
 
     /// See [`super::output_tile`].
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; every slice access is bounds-checked.
     #[allow(clippy::needless_range_loop)] // a 4 x 2 transpose reads best with indices
     #[target_feature(enable = "avx2")]
     pub unsafe fn output_tile(
@@ -260,7 +278,7 @@ mod simd {
     ) -> usize {
         let whole = c_out / LANES * LANES;
         for c in (0..whole).step_by(LANES) {
-            // SAFETY (all below): AVX2 is this function's requirement; slices are bounds-checked.
+            // SAFETY: (all below) AVX2 is this function's requirement; slices are bounds-checked.
             unsafe {
                 let mm = |xi: usize| load(m, xi * plane + offset + c);
                 let col = |j: usize| at([mm(j), mm(4 + j), mm(8 + j), mm(12 + j)]);
