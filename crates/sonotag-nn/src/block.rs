@@ -9,6 +9,9 @@ use burn::tensor::Tensor;
 use burn::tensor::module::{avg_pool2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
 use crate::activation::Activation;
 use crate::dropout::Masks;
 use crate::error::NnError;
@@ -198,7 +201,18 @@ impl ConvBlockConfig {
         device: &burn::tensor::Device,
         seed: u64,
     ) -> Result<ConvBlock, NnError> {
-        let rng = &mut crate::init::weight_rng(seed);
+        self.init_drawing(init, at, device, &mut StdRng::seed_from_u64(seed))
+    }
+
+    /// Builds the block drawing its weights from `rng` (a network draws all its layers from one
+    /// stream; the generator stays private so that no public signature names it).
+    pub(crate) fn init_drawing(
+        &self,
+        init: WeightInit,
+        at: &str,
+        device: &burn::tensor::Device,
+        rng: &mut StdRng,
+    ) -> Result<ConvBlock, NnError> {
         self.spec.validate(at)?;
         if self.in_channels == 0 || self.out_channels == 0 {
             return Err(NnError::config(

@@ -5,6 +5,9 @@ use burn::module::{Module, Param};
 use burn::tensor::Device;
 use burn::tensor::{Tensor, TensorData};
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
 use crate::block::{ConvBlock, ConvBlockConfig, ConvBlockSpec};
 use crate::error::NnError;
 use crate::head::{Head, HeadConfig, HeadPool};
@@ -202,22 +205,18 @@ impl CnnConfig {
     /// assert_ne!(w(&a), w(&c));
     /// ```
     pub fn init_seeded(&self, device: &Device, seed: u64) -> Result<Cnn, NnError> {
-        // One seed per layer (SplitMix64 of the network seed and the layer's index), so that
-        // no layer's weights depend on how many values the layers before it drew.
-        let layer_seed = |i: usize| crate::init::split_seed(seed, i as u64);
+        // One stream for the whole network, drawn layer by layer.
+        let mut rng = StdRng::seed_from_u64(seed);
         let in_features = self.head_in_features()?;
         let blocks = self
             .block_configs()
             .iter()
             .enumerate()
-            .map(|(i, cfg)| {
-                cfg.init_seeded(self.init, &format!("blocks[{i}]"), device, layer_seed(i))
-            })
+            .map(|(i, cfg)| cfg.init_drawing(self.init, &format!("blocks[{i}]"), device, &mut rng))
             .collect::<Result<Vec<_>, _>>()?;
-        let head_seed = layer_seed(self.widths.len());
         let head =
             self.head
-                .init_seeded(in_features, self.n_outputs, self.init, device, head_seed)?;
+                .init_drawing([in_features, self.n_outputs], self.init, device, &mut rng)?;
         Ok(Cnn {
             blocks,
             head,

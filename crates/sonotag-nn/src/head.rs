@@ -6,6 +6,9 @@ use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, activation};
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
 use crate::block::check_probability;
 use crate::dropout::Masks;
 use crate::error::NnError;
@@ -103,7 +106,18 @@ impl HeadConfig {
         device: &Device,
         seed: u64,
     ) -> Result<Head, NnError> {
-        let rng = &mut crate::init::weight_rng(seed);
+        let rng = &mut StdRng::seed_from_u64(seed);
+        self.init_drawing([in_features, n_outputs], init, device, rng)
+    }
+
+    /// Like [`Self::init_seeded`], drawing from `rng` (see `ConvBlockConfig::init_drawing`).
+    pub(crate) fn init_drawing(
+        &self,
+        [in_features, n_outputs]: [usize; 2],
+        init: WeightInit,
+        device: &Device,
+        rng: &mut StdRng,
+    ) -> Result<Head, NnError> {
         self.validate()?;
         let mut linear = |d_in: usize, d_out: usize| {
             let mut layer = LinearConfig::new(d_in, d_out).init(device);

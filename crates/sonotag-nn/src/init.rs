@@ -3,28 +3,11 @@
 use burn::config::Config;
 use burn::nn::Initializer;
 use burn::tensor::TensorData;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal, Uniform};
 
 use crate::activation::Activation;
 use crate::error::NnError;
-
-/// The generator that draws a layer's weights from its seed. ChaCha8 (rand_chacha) promises the
-/// same values across versions, which `rand`'s `StdRng` does not: a seed saved today gives the
-/// same weights with a later build.
-pub(crate) fn weight_rng(seed: u64) -> ChaCha8Rng {
-    use rand::SeedableRng;
-    ChaCha8Rng::seed_from_u64(seed)
-}
-
-/// The seed of part `index` of something seeded with `seed` (SplitMix64's finaliser: neighbouring
-/// indices get unrelated seeds).
-pub(crate) fn split_seed(seed: u64, index: u64) -> u64 {
-    let mut z = seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// Smallest (and one minus the largest) label prior turned into a bias: a label never seen in
 /// training would otherwise get a bias of minus infinity.
@@ -106,7 +89,7 @@ impl WeightInit {
         &self,
         activation: &Activation,
         shape: [usize; 4],
-        rng: &mut ChaCha8Rng,
+        rng: &mut StdRng,
     ) -> TensorData {
         let fan_in = shape[1] * shape[2] * shape[3];
         let gain = activation.kaiming_gain();
@@ -127,7 +110,7 @@ impl WeightInit {
         dropout: f64,
         d_in: usize,
         d_out: usize,
-        rng: &mut ChaCha8Rng,
+        rng: &mut StdRng,
     ) -> TensorData {
         let n = d_in * d_out;
         let values = match self {
@@ -158,7 +141,7 @@ impl WeightInit {
 
 /// Checks that every prior is a probability and clamps it to
 /// `[PRIOR_CLAMP, 1 - PRIOR_CLAMP]`.
-fn draw_normal(n: usize, std: f64, rng: &mut ChaCha8Rng) -> Vec<f32> {
+fn draw_normal(n: usize, std: f64, rng: &mut StdRng) -> Vec<f32> {
     match Normal::new(0.0, std) {
         Ok(normal) => (0..n).map(|_| normal.sample(rng) as f32).collect(),
         // Only a non-finite std gets here, and `validate` refuses it before any init.
@@ -166,7 +149,7 @@ fn draw_normal(n: usize, std: f64, rng: &mut ChaCha8Rng) -> Vec<f32> {
     }
 }
 
-fn draw_uniform(n: usize, bound: f64, rng: &mut ChaCha8Rng) -> Vec<f32> {
+fn draw_uniform(n: usize, bound: f64, rng: &mut StdRng) -> Vec<f32> {
     if bound > 0.0 && bound.is_finite() {
         // `Uniform::new` only fails on an empty or non-finite range, excluded just above.
         if let Ok(uniform) = Uniform::new(-bound, bound) {

@@ -13,7 +13,7 @@ pub use spec_augment::{MaskPlan, MaskSpan, SampleMasks, SpecAugment, SpecAugment
 
 use burn::tensor::Tensor;
 use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::StdRng;
 
 use crate::error::NnError;
 use crate::targets::Targets;
@@ -43,7 +43,7 @@ use crate::targets::Targets;
 pub struct Augmenter {
     spec_augment: Option<SpecAugment>,
     mixup: Option<Mixup>,
-    rng: ChaCha8Rng,
+    rng: StdRng,
 }
 
 impl Augmenter {
@@ -56,7 +56,7 @@ impl Augmenter {
         Ok(Self {
             spec_augment: spec_augment.map(|c| c.init()).transpose()?,
             mixup: mixup.map(|c| c.init()).transpose()?,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rng: StdRng::seed_from_u64(seed),
         })
     }
 
