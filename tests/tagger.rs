@@ -514,3 +514,50 @@ fn divergence_stops_training_naming_epoch_and_batch_and_writes_no_checkpoint() {
     // No epoch completed, so no checkpoint claims one.
     assert!(!dir.path().join("checkpoint.json").exists());
 }
+
+#[test]
+fn concurrent_runs_match_single_runs() {
+    // Two taggers trained at the same time on two threads of one process share nothing but
+    // rayon's pool (no global buffers, no shared random source, no lock): each gives exactly
+    // the bits of its run alone. Dropout in the blocks and the head exercises the step-owned
+    // mask generators on the engine and on burn's kernels.
+    let train = data(48, 6);
+    let run = |seed: u64| {
+        let network = CnnConfig::new(vec![8, 16], SYNTHETIC_LABELS.len())
+            .with_block(sonotag::nn::ConvBlockSpec::new().with_dropout(0.2))
+            .with_head(
+                HeadConfig::new()
+                    .with_pool(HeadPool::MeanMaxTime)
+                    .with_dropout(0.3),
+            );
+        let (tagger, report) = small_builder()
+            .model(ModelSpec::Custom(network))
+            .epochs(2)
+            .seed(seed)
+            .train(&train)
+            .unwrap();
+        let losses: Vec<f64> = report
+            .summary
+            .history
+            .iter()
+            .map(|m| m.train_loss)
+            .collect();
+        let clip = tagger
+            .predict_samples(&train.clips[0].samples, 16_000)
+            .unwrap()
+            .clip;
+        (losses, clip)
+    };
+    let alone = [run(3), run(4)];
+    let together = std::thread::scope(|s| {
+        let a = s.spawn(|| run(3));
+        let b = s.spawn(|| run(4));
+        [a.join().unwrap(), b.join().unwrap()]
+    });
+    assert_eq!(together[0], alone[0]);
+    assert_eq!(together[1], alone[1]);
+    assert_ne!(
+        alone[0], alone[1],
+        "the two runs differ, so a mix-up would show"
+    );
+}
