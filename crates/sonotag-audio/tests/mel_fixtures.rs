@@ -1,4 +1,4 @@
-//! Log-mel spectrograms and filterbanks against librosa 0.11 (../shared/fixtures/mel).
+//! Log-mel spectrograms and filterbanks against librosa 0.11 (tests/fixtures/mel).
 
 mod common;
 

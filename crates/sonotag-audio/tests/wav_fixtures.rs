@@ -1,4 +1,4 @@
-//! WAV decoding against the soundfile/libsndfile golden fixtures (../shared/fixtures/wav).
+//! WAV decoding against the soundfile/libsndfile golden fixtures (tests/fixtures/wav).
 
 mod common;
 

@@ -1,5 +1,5 @@
-//! Every case of the shared golden fixtures (metrics/, loss/, calibration/), compared with the
-//! scikit-learn / torchmetrics / torch / scipy values they were generated with.
+//! Every case of the golden fixtures (tests/fixtures: metrics/, loss/, calibration/), compared
+//! with the scikit-learn / torchmetrics / torch / scipy values they were generated with.
 
 mod common;
 
