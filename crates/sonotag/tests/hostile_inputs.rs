@@ -1,6 +1,7 @@
 //! The catalogue of bad inputs a user can hand the facade: manifests, configuration and model
 //! directories. Each case expects a specific error variant and a message naming the file (and
-//! the line or field where there is one). WAV files are catalogued in tests/hostile_wav.rs.
+//! the line or field where there is one). WAV files are catalogued in sonotag-audio's
+//! tests/hostile_wav.rs.
 
 use std::path::{Path, PathBuf};
 

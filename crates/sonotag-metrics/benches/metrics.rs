@@ -1,7 +1,7 @@
 //! Criterion benchmarks of sonotag-metrics on synthetic data.
 //!
 //! `cargo bench -p sonotag-metrics --bench metrics`. The side-by-side comparison with
-//! scikit-learn lives in `benches/compare_metrics.py`.
+//! scikit-learn lives in the workspace's `benches/compare_metrics.py`.
 
 use std::hint::black_box;
 

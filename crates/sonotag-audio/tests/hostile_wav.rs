@@ -6,8 +6,7 @@
 //! check that it never panics and never allocates more than the input can justify.
 //! docs/reliability.md lists the cases and the fuzzing of the same decoder.
 
-// The WAV byte builders shared with sonotag-audio's own tests.
-#[path = "../crates/sonotag-audio/tests/common/mod.rs"]
+// The WAV byte builders shared with the other tests of this package.
 mod common;
 use common::riff;
 

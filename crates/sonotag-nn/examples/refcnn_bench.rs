@@ -1,4 +1,4 @@
-//! Throughput of the reference network (../shared/refcnn.md, `Preset::SeedNet`) on a CPU
+//! Throughput of the reference network (benches/refcnn.md, `Preset::SeedNet`) on a CPU
 //! backend: training steps (batch 32, Adam lr 1e-3, BCE-with-logits mean) and eval-mode
 //! inference, 2 threads, median of 3 repetitions.
 //!

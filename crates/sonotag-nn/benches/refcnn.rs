@@ -1,4 +1,4 @@
-//! Criterion benches of the reference network (../shared/refcnn.md): one training step and one
+//! Criterion benches of the reference network (benches/refcnn.md): one training step and one
 //! eval-mode inference batch (plain and batch-norm-folded), batch 32, on each backend compiled
 //! in (flex always; ndarray with `--features ndarray`; wgpu with `--features wgpu`, on a machine
 //! with a GPU), 2 CPU threads.
