@@ -6,86 +6,17 @@
 //! check that it never panics and never allocates more than the input can justify.
 //! docs/reliability.md lists the cases and the fuzzing of the same decoder.
 
-// The WAV byte builders shared with the other tests of this package.
-mod common;
-use common::riff;
+// The WAV byte builders shared with the other tests of this package, and the binary's
+// allocation accounting (per thread, so the tests running next to these do not count).
+use crate::common::alloc::measure_allocs;
+use crate::common::riff;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use sonotag_audio::wav::{self, DecodedWav, MAX_CHANNELS};
 use sonotag_audio::{AudioError, WavError};
-
-// ---------------------------------------------------------------------------------------------
-// Allocation accounting: the largest single allocation and the total bytes allocated by the
-// current thread while `measure_allocs` runs. Thread-local, so tests running in parallel do not
-// pollute each other's figures.
-
-struct CountingAlloc;
-
-thread_local! {
-    static TRACKING: Cell<bool> = const { Cell::new(false) };
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-    static TOTAL: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note_alloc(size: usize) {
-    // `try_with`: allocations during thread teardown must not panic inside the allocator.
-    let _ = TRACKING.try_with(|t| {
-        if t.get() {
-            let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
-            let _ = TOTAL.try_with(|s| s.set(s.get().saturating_add(size)));
-        }
-    });
-}
-
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_alloc(layout.size());
-        // SAFETY: forwarding the caller's layout to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_alloc(layout.size());
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_alloc(new_size);
-        // SAFETY: `ptr` was allocated by `System` with `layout` (every path above forwards to it).
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-/// Allocation figures of one call.
-#[derive(Debug, Clone, Copy)]
-struct Allocs {
-    largest: usize,
-    total: usize,
-}
-
-fn measure_allocs<T>(f: impl FnOnce() -> T) -> (T, Allocs) {
-    LARGEST.with(|l| l.set(0));
-    TOTAL.with(|t| t.set(0));
-    TRACKING.with(|t| t.set(true));
-    let out = f();
-    TRACKING.with(|t| t.set(false));
-    let allocs = Allocs {
-        largest: LARGEST.with(Cell::get),
-        total: TOTAL.with(Cell::get),
-    };
-    (out, allocs)
-}
 
 /// What decoding `len` input bytes may allocate at most: the f32 output is at most 4 bytes per
 /// input byte (8-bit files), plus the read block and `fmt ` copy (each at most the input),
@@ -483,7 +414,11 @@ fn unreadable_file() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let exe = std::env::current_exe().unwrap();
     let child = std::process::Command::new(&exe)
-        .args(["unreadable_file", "--exact", "--test-threads=1"])
+        .args([
+            "hostile_wav::unreadable_file",
+            "--exact",
+            "--test-threads=1",
+        ])
         .env(UNREADABLE_ENV, &path)
         .uid(65_534)
         .gid(65_534)

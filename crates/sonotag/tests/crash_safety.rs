@@ -14,7 +14,8 @@ use sonotag::{ModelSpec, PresetName, Tagger};
 
 /// Set in the child: the folder holding models `a` and `b`, and the target folder to save to.
 const CHILD_ENV: &str = "SONOTAG_CRASH_SAFETY_CHILD";
-const TEST_NAME: &str = "killed_saves_leave_the_old_or_the_new_model";
+/// The full name of the test below in the integration binary (run with `--exact`).
+const TEST_NAME: &str = "crash_safety::killed_saves_leave_the_old_or_the_new_model";
 
 fn probe() -> Vec<f32> {
     SyntheticConfig {
@@ -98,7 +99,7 @@ fn killed_saves_leave_the_old_or_the_new_model() {
 
 /// Set in the child: the checkpoint folder of a training run to kill mid-epoch.
 const TRAIN_CHILD_ENV: &str = "SONOTAG_RESUME_CHILD";
-const RESUME_TEST: &str = "killed_training_resumes_to_the_same_weights";
+const RESUME_TEST: &str = "crash_safety::killed_training_resumes_to_the_same_weights";
 
 fn resumable(dir: &Path) -> sonotag::TaggerBuilder {
     // SpecAugment and mixup draw random numbers every batch: resuming must replay them too.

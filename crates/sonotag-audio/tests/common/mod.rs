@@ -1,5 +1,8 @@
-//! Shared helpers for the integration tests: locating and reading the golden fixtures.
+//! Shared helpers for the integration tests: locating and reading the golden fixtures, WAV
+//! byte builders, and the binary's allocation accounting (`alloc`).
 #![allow(dead_code)]
+
+pub mod alloc;
 
 use std::path::PathBuf;
 
