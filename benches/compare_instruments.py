@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Real audio: instrument tagging with sonotag and with the same recipe in PyTorch.
 
-1. Renders the instrument-mixture dataset with `examples/instruments.rs` (needs
+1. Renders the instrument-mixture dataset with `crates/sonotag/examples/instruments.rs` (needs
    `apt-get install fluid-soundfont-gm`): a training pool of --n-train clips (seed 1001) and a
    test set of --n-test clips (seed 2002). A clip depends only on the seed and its index, so a
    smaller run uses a prefix of a bigger one and existing renders are reused.

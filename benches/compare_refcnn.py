@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Reference network (../shared/refcnn.md) in PyTorch and in sonotag, in one run, with ratios.
+"""Reference network (crates/sonotag-nn/benches/refcnn.md) in PyTorch and in sonotag, in one run,
+with ratios.
 
 Measures, with the protocol of refcnn.md (batch 32, Adam lr 1e-3, BCE-with-logits mean, >= 3
 warm-up and 20 timed training steps, eval-mode inference without grad, 2 threads, median of 3

@@ -12,7 +12,7 @@
 # git); the committed seeds in fuzz/corpus/TARGET are only read. A crash leaves its input in
 # fuzz/artifacts/TARGET/ (ignored too): reproduce it with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET fuzz/artifacts/TARGET/crash-...
-# then add a regression test (tests/hostile_wav.rs) before fixing it.
+# then add a regression test (crates/sonotag-audio/tests/hostile_wav.rs) before fixing it.
 set -euo pipefail
 cd "$(dirname "$0")"
 

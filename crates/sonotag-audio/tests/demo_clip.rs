@@ -5,10 +5,7 @@ use std::path::PathBuf;
 use sonotag_audio::{MelConfig, MelExtractor, synth, wav};
 
 fn demo_path() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../data/demo_16k.wav"
-    ))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo_16k.wav"))
 }
 
 #[test]

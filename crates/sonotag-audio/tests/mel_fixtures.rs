@@ -1,8 +1,6 @@
-//! Log-mel spectrograms and filterbanks against librosa 0.11 (../shared/fixtures/mel).
+//! Log-mel spectrograms and filterbanks against librosa 0.11 (tests/fixtures/mel).
 
-mod common;
-
-use common::{cases, f32_matrix, f64_vec, fixtures_dir, load};
+use crate::common::{cases, f32_matrix, f64_vec, fixtures_dir, load};
 use serde_json::Value;
 use sonotag_audio::{
     MelConfig, MelError, MelExtractor, MelFilterbank, MelNorm, MelScale, PadMode, wav,

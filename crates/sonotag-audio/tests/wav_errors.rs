@@ -1,8 +1,6 @@
 //! Bad and unusual WAV input: typed errors that name the file, and tolerated oddities.
 
-mod common;
-
-use common::{fmt16, pcm16, riff};
+use crate::common::{fmt16, pcm16, riff};
 use sonotag_audio::wav::{self, SampleEncoding};
 use sonotag_audio::{AudioError, WavError};
 

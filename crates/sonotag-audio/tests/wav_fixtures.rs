@@ -1,8 +1,6 @@
-//! WAV decoding against the soundfile/libsndfile golden fixtures (../shared/fixtures/wav).
+//! WAV decoding against the soundfile/libsndfile golden fixtures (tests/fixtures/wav).
 
-mod common;
-
-use common::{cases, f32_matrix, f64_vec, fixtures_dir, load};
+use crate::common::{cases, f32_matrix, f64_vec, fixtures_dir, load};
 use sonotag_audio::wav::{self, SampleEncoding};
 
 #[test]

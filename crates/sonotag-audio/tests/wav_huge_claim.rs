@@ -1,33 +1,10 @@
 //! A `data` chunk claiming ~4 GiB in a tiny file must be refused without allocating the
-//! claimed size. A counting global allocator (this test binary only) records the largest
-//! single allocation made while decoding.
+//! claimed size. The binary's counting global allocator (tests/common/alloc.rs) records the
+//! largest single allocation this thread makes while decoding.
 
-mod common;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use common::{fmt16, riff};
+use crate::common::alloc::measure_allocs;
+use crate::common::{fmt16, riff};
 use sonotag_audio::{WavError, wav};
-
-struct MaxAlloc;
-
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for MaxAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarding the caller's layout to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: MaxAlloc = MaxAlloc;
 
 #[test]
 fn huge_claimed_data_chunk_is_refused_without_allocating_it() {
@@ -37,9 +14,9 @@ fn huge_claimed_data_chunk_is_refused_without_allocating_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.wav");
     std::fs::write(&path, &bytes).unwrap();
-    LARGEST.store(0, Ordering::Relaxed);
-    let err = wav::decode_file(&path).unwrap_err();
-    let largest = LARGEST.load(Ordering::Relaxed);
+    let (result, allocs) = measure_allocs(|| wav::decode_file(&path));
+    let err = result.unwrap_err();
+    let largest = allocs.largest;
     assert!(
         matches!(
             &err,

@@ -7,10 +7,10 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     assert!(
         dir.is_dir(),
-        "the shared fixtures are missing at {}",
+        "the golden fixtures are missing at {}",
         dir.display()
     );
     dir

@@ -1,10 +1,8 @@
-//! Every case of the shared golden fixtures (metrics/, loss/, calibration/), compared with the
-//! scikit-learn / torchmetrics / torch / scipy values they were generated with.
+//! Every case of the golden fixtures (tests/fixtures: metrics/, loss/, calibration/), compared
+//! with the scikit-learn / torchmetrics / torch / scipy values they were generated with.
 
-mod common;
-
+use crate::common::*;
 use burn::tensor::{Device, Tensor, TensorData};
-use common::*;
 use serde_json::Value;
 use sonotag_metrics::loss::{BceWithLogitsConfig, Reduction};
 use sonotag_metrics::{

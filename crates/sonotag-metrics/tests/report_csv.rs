@@ -1,12 +1,10 @@
 //! The `sonotag metrics` report from CSV files: exact JSON layout, fixture values, and errors
 //! that name the file, line and column.
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use sonotag_metrics::{MetricsError, ReportOptions, metrics_report_from_csv};
 use tempfile::TempDir;
 

@@ -1,9 +1,7 @@
 //! SpecAugment and mixup: bounds, exact effect, label mixing, determinism.
 
-mod common;
-
+use crate::common::{self, device, randn, values};
 use burn::tensor::{Tensor, TensorData};
-use common::{device, randn, values};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;

@@ -1,11 +1,9 @@
 //! Blocks, heads, shape inference and presets on the CPU backend (flex).
 
-mod common;
-
+use crate::common::{self, device, randn, values};
 use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Tensor, TensorData};
-use common::{device, randn, values};
 use proptest::prelude::*;
 use sonotag_nn::fused::FusedCnn;
 use sonotag_nn::{

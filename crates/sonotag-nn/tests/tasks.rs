@@ -1,9 +1,7 @@
 //! Tasks, losses, targets and initialisation.
 
-mod common;
-
+use crate::common::{device, fixtures, mean_std, randn, values};
 use burn::tensor::{Tensor, TensorData};
-use common::{device, fixtures, mean_std, randn, values};
 use serde_json::Value;
 use sonotag_nn::init::{PRIOR_CLAMP, log_odds_bias, log_prior_bias};
 use sonotag_nn::loss::{BceWithLogits, LogitLoss, SoftmaxCrossEntropy};

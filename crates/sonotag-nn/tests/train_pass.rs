@@ -2,8 +2,6 @@
 //! own autodiff (`forward` + `GradientsParams::from_grads`): same logits, same gradient for every
 //! parameter, same running statistics.
 
-mod common;
-
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Tensor};
 use sonotag_nn::{

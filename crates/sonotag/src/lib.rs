@@ -1,20 +1,11 @@
-//! sonotag: train calibrated multilabel CNN audio taggers in Rust.
+// The crate documentation is the workspace README (crates/sonotag/README.md links to it), so
+// its library example is compiled as a doc test; what only makes sense in rustdoc follows it.
+#![doc = include_str!("../README.md")]
+//!
+//! ## The facade
 //!
 //! Build a [`Tagger`] with [`Tagger::builder`], train it in-process on labelled clips, and get
-//! calibrated per-label probabilities for new audio:
-//!
-//! ```no_run
-//! use sonotag::{Tagger, dataset::Dataset};
-//!
-//! let train = Dataset::from_manifest("train.csv".as_ref())?;
-//! let (tagger, report) = Tagger::builder().epochs(20).train(&train)?;
-//! tagger.save("model")?;
-//! let prediction = Tagger::load("model")?.predict_file("recording.wav")?;
-//! for (label, p) in prediction.detected() {
-//!     println!("{label}: {p:.2}");
-//! }
-//! # Ok::<(), sonotag::Error>(())
-//! ```
+//! calibrated per-label probabilities for new audio with [`Tagger::predict_file`].
 //!
 //! The facade re-exports the audio front end ([`audio`]), the losses, metrics and calibration
 //! ([`metrics`]) and the network building blocks ([`nn`]). Cargo features choose the compute

@@ -1,20 +1,20 @@
-//! Shared helpers for the integration tests: locating and reading the golden fixtures.
+//! Shared helpers for the integration tests: locating and reading the golden fixtures, WAV
+//! byte builders, and the binary's allocation accounting (`alloc`).
 #![allow(dead_code)]
+
+pub mod alloc;
 
 use std::path::PathBuf;
 
 use serde_json::Value;
 
-/// The shared fixtures folder (`../shared/fixtures` next to the workspace). Panics loudly when
-/// it is missing so that fixture tests can never pass vacuously.
+/// The golden fixtures folder (`tests/fixtures` in this package). Panics loudly when it is
+/// missing so that fixture tests can never pass vacuously.
 pub fn fixtures_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"));
     assert!(
         dir.join("README.md").is_file(),
-        "golden fixtures not found at {} (expected ../shared/fixtures next to the workspace)",
+        "golden fixtures not found at {} (expected tests/fixtures in the package)",
         dir.display()
     );
     dir

@@ -5,12 +5,10 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-/// The shared fixtures folder; panics (fails the test) if it is missing.
+/// The golden fixtures folder (`tests/fixtures` in this package); panics (fails the test) if it
+/// is missing.
 pub fn fixtures_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"));
     assert!(
         dir.is_dir(),
         "fixture folder {} is missing: the fixture tests cannot run",

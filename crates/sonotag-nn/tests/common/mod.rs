@@ -44,12 +44,9 @@ pub fn mean_std(v: &[f32]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// The fixtures folder next to the workspace (fails loudly when missing).
+/// The golden fixtures folder (`tests/fixtures` in this package; fails loudly when missing).
 pub fn fixtures() -> std::path::PathBuf {
-    let dir = std::path::PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
-    ));
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"));
     assert!(
         dir.is_dir(),
         "fixtures folder {} is missing: the reference tests cannot run",

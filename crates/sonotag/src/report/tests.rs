@@ -9,10 +9,7 @@ use serde_json::Value;
 use super::*;
 
 fn fixtures_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"));
     assert!(
         dir.is_dir(),
         "fixture folder {} is missing: the report fixture test cannot run",

@@ -1,0 +1,8 @@
+//! sonotag's integration tests, in one binary (one link instead of one per file): each file of
+//! this folder is a module, so a test's full name is `module::test`; run one module with
+//! `cargo test -p sonotag --test integration tagger::`.
+
+mod crash_safety;
+mod hostile_inputs;
+mod instruments;
+mod tagger;
