@@ -31,6 +31,7 @@ mod cache;
 mod checkpoint;
 pub mod config;
 pub mod dataset;
+mod digest;
 mod error;
 mod link;
 pub mod persist;

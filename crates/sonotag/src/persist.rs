@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sonotag_audio::Normalizer;
 use sonotag_metrics::Calibrator;
 use sonotag_nn::{Cnn, CnnConfig};
 
 use crate::atomic;
 use crate::config::{ClipPooling, TaskKind};
+use crate::digest::sha256_hex;
 use crate::error::{Error, ModelFault, Result};
 use crate::prep::FeatureConfig;
 use crate::tagger::TrainSummary;
@@ -83,7 +83,7 @@ pub(crate) fn save(dir: &Path, mut card: ModelCard, model: &Cnn) -> Result<()> {
             format!("cannot serialise the weights: {e:?}"),
         )
     })?;
-    let sha = hex(&Sha256::digest(&bytes[..]));
+    let sha = sha256_hex(&bytes[..]);
     let file = format!("weights-{}.bpk", &sha[..16]);
     let weights_path = dir.join(&file);
     if !matches_hash(&weights_path, &sha) {
@@ -109,7 +109,7 @@ pub(crate) fn save(dir: &Path, mut card: ModelCard, model: &Cnn) -> Result<()> {
             let name = entry.file_name().to_string_lossy().into_owned();
             let stale_weights =
                 name.starts_with("weights-") && name.ends_with(".bpk") && name != file;
-            let stale_temp = name.starts_with(".sonotag-tmp-");
+            let stale_temp = name.starts_with(atomic::TEMP_PREFIX);
             if stale_weights || stale_temp {
                 let _ = std::fs::remove_file(entry.path());
             }
@@ -175,7 +175,7 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
             ),
         ));
     }
-    if hex(&Sha256::digest(&bytes)) != card.weights.sha256 {
+    if sha256_hex(&bytes) != card.weights.sha256 {
         return Err(Error::model(
             ModelFault::WeightsCorrupt,
             &weights_path,
@@ -286,11 +286,7 @@ fn check_card(card: &ModelCard, path: &Path) -> Result<()> {
 }
 
 fn matches_hash(path: &Path, sha: &str) -> bool {
-    std::fs::read(path).is_ok_and(|b| hex(&Sha256::digest(&b)) == sha)
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    std::fs::read(path).is_ok_and(|b| sha256_hex(&b) == sha)
 }
 
 /// The model directory's files, for tests and tools.

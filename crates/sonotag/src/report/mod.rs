@@ -34,7 +34,6 @@
 //! # Ok::<(), sonotag::report::ReportError>(())
 //! ```
 
-mod atomic;
 mod curves;
 mod font;
 mod plot_curves;
@@ -48,6 +47,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
 
+use crate::atomic::PendingFile;
 use crate::metrics::{
     Binning, MetricsError, MetricsReport, ReportOptions, ScoreMatrix, TargetMatrix, metrics_report,
     reliability_curve,
@@ -235,7 +235,7 @@ pub fn write_report_folder(
         path: metrics_path.clone(),
         source,
     })?;
-    atomic::write_bytes(&metrics_path, &json)?;
+    write_file(&metrics_path, &json)?;
 
     let metrics_err = |which| {
         move |source| ReportError::Metrics {
@@ -380,21 +380,35 @@ fn render(dir: &Path, stem: &str, fig: &Figure<'_>) -> Result<(), ReportError> {
             .and_then(|()| root.present())
             .map_err(|e| plot_err(&svg_path)(&e))?;
     }
-    atomic::write_bytes(&svg_path, svg.as_bytes())?;
+    write_file(&svg_path, svg.as_bytes())?;
 
     let png_path = dir.join(format!("{stem}.png"));
-    let tmp = atomic::temp_path_for(&png_path, "png");
+    // The PNG encoder writes to a path and picks the format from its extension.
+    let pending = PendingFile::new(&png_path, ".png").map_err(|e| write_error(&png_path, e))?;
     let drawn = {
-        let root = BitMapBackend::new(&tmp, style::FIGURE).into_drawing_area();
+        let root = BitMapBackend::new(pending.path(), style::FIGURE).into_drawing_area();
         fig.draw(&root).and_then(|()| root.present())
-        // `root` is dropped here, before the temporary file is committed or discarded.
+        // `root` is dropped here, before the temporary file is committed or removed.
     };
-    match drawn {
-        Ok(()) => atomic::commit(&tmp, &png_path),
-        Err(e) => {
-            atomic::discard(&tmp);
-            Err(plot_err(&png_path)(&e))
-        }
+    // On failure `pending` is dropped, which removes the temporary file.
+    drawn.map_err(|e| plot_err(&png_path)(&e))?;
+    pending.commit().map_err(|e| write_error(&png_path, e))
+}
+
+/// Writes `bytes` to `dest` through the crate's atomic writer.
+fn write_file(dest: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    crate::atomic::write_file(dest, bytes).map_err(|e| write_error(dest, e))
+}
+
+/// A failed atomic write as a report error naming the destination file.
+fn write_error(dest: &Path, error: crate::Error) -> ReportError {
+    let source = match error {
+        crate::Error::Io { source, .. } => source,
+        other => std::io::Error::other(other.to_string()),
+    };
+    ReportError::Write {
+        path: dest.to_path_buf(),
+        source,
     }
 }
 
