@@ -157,9 +157,9 @@ impl FeaturePipeline {
             segments = sonotag_audio::segment(audio, target, &padding)?;
         }
         if segments.is_empty() {
-            return Err(Error::config(
-                "audio",
-                "an empty clip has no segment to score",
+            return Err(Error::invalid_data(
+                "a clip",
+                "is empty (0 samples): it has no segment to score",
             ));
         }
         let segments = segments

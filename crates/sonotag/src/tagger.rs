@@ -25,7 +25,8 @@ use crate::error::{Error, Result};
 use crate::link;
 use crate::persist::{self, ModelCard, WeightsRef};
 use crate::prep::{ClipFeatures, FeatureConfig, FeaturePipeline};
-use crate::store::SegmentStore;
+use crate::split::SplitError;
+use crate::store::SegmentWriter;
 use crate::train::{self, EpochMetrics, InputShape, SegmentSet, TrainEvent, TrainSegments};
 
 /// Training features held in memory before they spill to disk, by default.
@@ -347,14 +348,10 @@ impl Tagger {
     }
 
     /// Predicts mono samples at `sample_rate` (resampled to the model's rate if needed). Audio
-    /// of any length is cut into segments exactly as in training.
+    /// of any length is cut into segments exactly as in training. A NaN or infinite sample is
+    /// an [`Error::NonFiniteAudio`].
     pub fn predict_samples(&self, samples: &[f32], sample_rate: u32) -> Result<Prediction> {
-        if let Some(i) = samples.iter().position(|s| !s.is_finite()) {
-            return Err(Error::config(
-                "samples",
-                format!("sample {i} is {}", samples[i]),
-            ));
-        }
+        Error::check_finite_audio("samples", samples)?;
         let features = self.clip_features(samples, sample_rate)?;
         self.predict_features("samples".into(), features)
     }
@@ -417,6 +414,9 @@ impl Tagger {
     /// Clip-level logits and 0/1 targets of a dataset (labels unknown to the model are an error).
     fn clip_logits(&self, data: &Dataset) -> Result<(Vec<f32>, Vec<u8>)> {
         let targets = targets_of(data, &self.labels)?;
+        for clip in &data.clips {
+            Error::check_finite_audio(&clip.id, &clip.samples)?;
+        }
         let mut features = self.pipeline.clips(
             data.clips
                 .par_iter()
@@ -454,9 +454,9 @@ impl Tagger {
             n_samples: data.len(),
         };
         crate::report::write_report_folder(dir.as_ref(), &input, &ReportOptions::default())
-            .map_err(|e| Error::Io {
+            .map_err(|source| Error::Report {
                 path: dir.as_ref().to_path_buf(),
-                source: std::io::Error::other(e),
+                source,
             })?;
         Ok(evaluation)
     }
@@ -474,7 +474,10 @@ impl Tagger {
     #[allow(clippy::type_complexity)]
     fn evaluate_arrays(&self, data: &Dataset) -> Result<(Evaluation, Vec<f32>, Vec<f32>, Vec<u8>)> {
         if data.is_empty() {
-            return Err(Error::config("dataset", "is empty: nothing to evaluate"));
+            return Err(Error::invalid_data(
+                "the evaluation set",
+                "is empty: nothing to evaluate",
+            ));
         }
         let (logits, targets) = self.clip_logits(data)?;
         let raw = link::raw(self.task, &logits, self.labels.len())?;
@@ -683,7 +686,10 @@ impl TaggerBuilder {
         let config = self.config.clone();
         config.validate()?;
         if data.is_empty() {
-            return Err(Error::config("dataset", "is empty: nothing to train on"));
+            return Err(Error::invalid_data(
+                "the training set",
+                "is empty: nothing to train on",
+            ));
         }
         let labels = self.labels.clone().unwrap_or_else(|| data.labels());
         if labels.is_empty() {
@@ -729,7 +735,7 @@ impl TaggerBuilder {
         ) = match &self.validation {
             Some(v) => {
                 if v.is_empty() {
-                    return Err(Error::config("validation", "the validation set is empty"));
+                    return Err(Error::invalid_data("the validation set", "is empty"));
                 }
                 (
                     (0..data.len()).collect(),
@@ -751,7 +757,16 @@ impl TaggerBuilder {
                     config.validation_fraction,
                     config.seed,
                 )
-                .map_err(|e| Error::config("validation_fraction", e.to_string()))?;
+                .map_err(|e| match e {
+                    SplitError::TooFewSamples(n) => Error::invalid_data(
+                        "the training set",
+                        format!(
+                            "has {n} clip(s): holding out a validation split needs at least 2 \
+                             (or give a validation set)"
+                        ),
+                    ),
+                    other => Error::config("validation_fraction", other.to_string()),
+                })?;
                 let vt = va
                     .iter()
                     .flat_map(|&i| all_targets[i * n_labels..(i + 1) * n_labels].to_vec())
@@ -759,6 +774,13 @@ impl TaggerBuilder {
                 (tr, vt, va.iter().map(|&i| &data.clips[i]).collect())
             }
         };
+        for clip in train_idx
+            .iter()
+            .map(|&i| &data.clips[i])
+            .chain(val_clips.iter().copied())
+        {
+            Error::check_finite_audio(&clip.id, &clip.samples)?;
+        }
         let train_targets: Vec<f32> = train_idx
             .iter()
             .flat_map(|&i| all_targets[i * n_labels..(i + 1) * n_labels].to_vec())
@@ -772,7 +794,7 @@ impl TaggerBuilder {
         // Training features are computed a chunk of clips at a time (in parallel within the
         // chunk) into a store that keeps them in memory up to the limit, then on disk; the
         // normaliser is fitted on the way, on the training split only.
-        let mut store = SegmentStore::new(
+        let mut store = SegmentWriter::new(
             pipeline.n_mels() * pipeline.n_frames(),
             self.feature_memory_limit.unwrap_or(DEFAULT_FEATURE_MEMORY),
         );
@@ -794,7 +816,7 @@ impl TaggerBuilder {
                 }
             }
         }
-        store.seal()?;
+        let store = store.seal()?;
         debug_assert_eq!(store.len(), clip_of.len());
         let normalizer = fit.finish(1e-3)?;
         let mut val_features = pipeline.clips_cached(

@@ -234,13 +234,14 @@ pub(crate) fn segment_logits(
             .map_err(|e| Error::Backend {
                 reason: format!("reading logits: {e:?}"),
             })?;
-        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
-            // Only damaged or diverged weights get here; never hand out NaN probabilities.
-            return Err(Error::Backend {
-                reason: format!(
-                    "the network produced a non-finite logit ({bad}): its weights are damaged \
-                     or training diverged"
-                ),
+        // Only damaged or diverged weights get here; never hand out NaN probabilities.
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            let n_outputs = model.n_outputs().max(1);
+            let at = out.len() + i;
+            return Err(Error::NonFiniteOutput {
+                segment: at / n_outputs,
+                output: at % n_outputs,
+                value: values[i],
             });
         }
         out.extend(values);
@@ -554,15 +555,7 @@ pub(crate) fn fit(
         }
 
         let eval_model = model.valid();
-        let metrics = validate(&eval_model, val, shape, config).map_err(|e| match e {
-            // A non-finite validation logit: the weights diverged during this epoch.
-            Error::Backend { reason } => Error::Diverged {
-                epoch,
-                batch: batches,
-                what: format!("after the epoch's last batch, in validation: {reason}"),
-            },
-            other => other,
-        })?;
+        let metrics = validate(&eval_model, val, shape, config, epoch, batches)?;
         let report = EpochMetrics {
             epoch,
             train_loss: loss_sum / batches.max(1) as f64,
@@ -618,12 +611,21 @@ struct Validation {
     ece: f64,
 }
 
+/// Validation metrics of `model` after batch `batch` of `epoch`; a non-finite logit means the
+/// weights diverged during the epoch.
 fn validate(
     model: &Cnn,
     val: &SegmentSet,
     shape: InputShape,
     config: &TrainConfig,
+    epoch: usize,
+    batch: usize,
 ) -> Result<Validation> {
+    let diverged = |what: String| Error::Diverged {
+        epoch,
+        batch,
+        what: format!("after the epoch's last batch, in validation: {what}"),
+    };
     let n_labels = model.n_outputs();
     let logits = clip_logits(
         model,
@@ -634,13 +636,14 @@ fn validate(
         shape,
         config.clip_pooling,
         config.batch_size.max(64),
-    )?;
+    )
+    .map_err(|e| match e {
+        Error::NonFiniteOutput { .. } => diverged(e.to_string()),
+        other => other,
+    })?;
+    // Finite segment logits can still pool to an infinite mean.
     if let Some(bad) = logits.iter().find(|v| !v.is_finite()) {
-        return Err(Error::Diverged {
-            epoch: 0,
-            batch: 0,
-            what: format!("a validation logit is {bad}"),
-        });
+        return Err(diverged(format!("a clip's pooled logit is {bad}")));
     }
     let targets: Vec<u8> = val.targets.iter().map(|&t| u8::from(t >= 0.5)).collect();
     let probs = link::raw(config.task, &logits, n_labels)?;
