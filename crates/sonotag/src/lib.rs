@@ -16,6 +16,10 @@
 //! # Ok::<(), sonotag::Error>(())
 //! ```
 //!
+//! The settings of a tagger come in two groups: what the model is (labels, feature settings,
+//! [`TrainConfig`]; stored with it) and how one training run goes ([`RunOptions`]: device,
+//! validation data, feature cache, checkpoints, progress events). [`TaggerBuilder`] takes both.
+//!
 //! The facade re-exports the audio front end ([`audio`]), the losses, metrics and calibration
 //! ([`metrics`]) and the network building blocks ([`nn`]). Cargo features choose the compute
 //! backends compiled in (see [`backend`]).
@@ -33,6 +37,7 @@ pub mod config;
 pub mod dataset;
 mod digest;
 mod error;
+mod infer;
 mod link;
 pub mod persist;
 pub mod prep;
@@ -48,8 +53,5 @@ pub use config::{
     TrainConfig,
 };
 pub use error::{Error, ModelFault, Result};
-pub use tagger::{
-    Evaluation, Prediction, PredictionRow, SegmentPrediction, Tagger, TaggerBuilder, TrainReport,
-    TrainSummary,
-};
-pub use train::{EpochMetrics, TrainEvent};
+pub use tagger::{Evaluation, Prediction, PredictionRow, SegmentPrediction, Tagger, TaggerBuilder};
+pub use train::{EpochMetrics, RunOptions, TrainEvent, TrainReport, TrainSummary};

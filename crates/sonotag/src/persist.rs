@@ -24,7 +24,7 @@ use crate::config::{ClipPooling, TaskKind};
 use crate::digest::sha256_hex;
 use crate::error::{Error, ModelFault, Result};
 use crate::prep::FeatureConfig;
-use crate::tagger::TrainSummary;
+use crate::train::TrainSummary;
 
 /// The version of the model directory format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -33,7 +33,7 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const CARD_FILE: &str = "sonotag.json";
 
 /// Where the weights are and how to check them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct WeightsRef {
     /// File name inside the model directory.
