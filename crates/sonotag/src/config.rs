@@ -266,6 +266,14 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Checks every value, naming the first bad field.
     pub fn validate(&self) -> Result<()> {
+        self.check_optimisation()?;
+        self.check_schedule()?;
+        self.check_task()?;
+        self.check_loss()
+    }
+
+    /// Epochs, batches, optimiser, split, smoothing and mixup values.
+    fn check_optimisation(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::config("epochs", "must be at least 1"));
         }
@@ -312,6 +320,10 @@ impl TrainConfig {
                 format!("must be > 0, got {a}"),
             ));
         }
+        Ok(())
+    }
+
+    fn check_schedule(&self) -> Result<()> {
         match self.schedule {
             Schedule::Constant => {}
             Schedule::Cosine { warmup_fraction: w } if (0.0..1.0).contains(&w) => {}
@@ -326,6 +338,11 @@ impl TrainConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Settings that only make sense for independent sigmoids are refused for multiclass.
+    fn check_task(&self) -> Result<()> {
         if self.task == TaskKind::MultiClass {
             let conflict = if self.pos_weight != PosWeight::None {
                 Some(("pos_weight", "per-label positive weights"))
@@ -348,6 +365,11 @@ impl TrainConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// The focal loss parameters and the positive-class weights.
+    fn check_loss(&self) -> Result<()> {
         if let LossKind::Focal { gamma, alpha } = self.loss {
             if !(gamma.is_finite() && gamma >= 0.0) {
                 return Err(Error::config(

@@ -128,60 +128,9 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
         ));
     }
     let card_path = dir.join(CARD_FILE);
-    let text = std::fs::read_to_string(&card_path).map_err(|e| {
-        Error::model(
-            ModelFault::Missing,
-            &card_path,
-            format!("cannot read the model description: {e}"),
-        )
-    })?;
-    let version: VersionProbe =
-        serde_json::from_str(&text).map_err(|e| invalid_json(&card_path, &e))?;
-    if version.format_version != FORMAT_VERSION {
-        return Err(Error::model(
-            ModelFault::UnsupportedVersion,
-            &card_path,
-            format!(
-                "format version {} is not supported (this build reads version {FORMAT_VERSION})",
-                version.format_version
-            ),
-        ));
-    }
-    let card: ModelCard = serde_json::from_str(&text).map_err(|e| invalid_json(&card_path, &e))?;
-    check_card(&card, &card_path)?;
+    let card = read_card(&card_path)?;
     let weights_path = dir.join(&card.weights.file);
-    if card.weights.file.contains(['/', '\\']) || card.weights.file.starts_with('.') {
-        return Err(Error::model(
-            ModelFault::Inconsistent,
-            &card_path,
-            "`weights.file` must be a plain file name",
-        ));
-    }
-    let bytes = std::fs::read(&weights_path).map_err(|e| {
-        Error::model(
-            ModelFault::WeightsMissing,
-            &weights_path,
-            format!("cannot read the weights: {e}"),
-        )
-    })?;
-    if bytes.len() as u64 != card.weights.bytes {
-        return Err(Error::model(
-            ModelFault::WeightsTruncated,
-            &weights_path,
-            format!(
-                "the weights file has {} bytes, {CARD_FILE} says {} (truncated or replaced)",
-                bytes.len(),
-                card.weights.bytes
-            ),
-        ));
-    }
-    if sha256_hex(&bytes) != card.weights.sha256 {
-        return Err(Error::model(
-            ModelFault::WeightsCorrupt,
-            &weights_path,
-            "the weights do not match their SHA-256 in sonotag.json (corrupt or altered)",
-        ));
-    }
+    let bytes = read_weights(&weights_path, &card, &card_path)?;
     let record =
         burn::store::ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| {
             Error::model(
@@ -209,6 +158,69 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
             )
         })?;
     Ok((card, model))
+}
+
+/// Reads `sonotag.json` at `card_path`, checking its format version and its consistency.
+fn read_card(card_path: &Path) -> Result<ModelCard> {
+    let text = std::fs::read_to_string(card_path).map_err(|e| {
+        Error::model(
+            ModelFault::Missing,
+            card_path,
+            format!("cannot read the model description: {e}"),
+        )
+    })?;
+    let version: VersionProbe =
+        serde_json::from_str(&text).map_err(|e| invalid_json(card_path, &e))?;
+    if version.format_version != FORMAT_VERSION {
+        return Err(Error::model(
+            ModelFault::UnsupportedVersion,
+            card_path,
+            format!(
+                "format version {} is not supported (this build reads version {FORMAT_VERSION})",
+                version.format_version
+            ),
+        ));
+    }
+    let card: ModelCard = serde_json::from_str(&text).map_err(|e| invalid_json(card_path, &e))?;
+    check_card(&card, card_path)?;
+    Ok(card)
+}
+
+/// Reads the weights file the card names, checking its size and SHA-256.
+fn read_weights(weights_path: &Path, card: &ModelCard, card_path: &Path) -> Result<Vec<u8>> {
+    if card.weights.file.contains(['/', '\\']) || card.weights.file.starts_with('.') {
+        return Err(Error::model(
+            ModelFault::Inconsistent,
+            card_path,
+            "`weights.file` must be a plain file name",
+        ));
+    }
+    let bytes = std::fs::read(weights_path).map_err(|e| {
+        Error::model(
+            ModelFault::WeightsMissing,
+            weights_path,
+            format!("cannot read the weights: {e}"),
+        )
+    })?;
+    if bytes.len() as u64 != card.weights.bytes {
+        return Err(Error::model(
+            ModelFault::WeightsTruncated,
+            weights_path,
+            format!(
+                "the weights file has {} bytes, {CARD_FILE} says {} (truncated or replaced)",
+                bytes.len(),
+                card.weights.bytes
+            ),
+        ));
+    }
+    if sha256_hex(&bytes) != card.weights.sha256 {
+        return Err(Error::model(
+            ModelFault::WeightsCorrupt,
+            weights_path,
+            "the weights do not match their SHA-256 in sonotag.json (corrupt or altered)",
+        ));
+    }
+    Ok(bytes)
 }
 
 #[derive(Deserialize)]

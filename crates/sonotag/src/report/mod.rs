@@ -237,12 +237,25 @@ pub fn write_report_folder(
     })?;
     write_file(&metrics_path, &json)?;
 
-    let metrics_err = |which| {
-        move |source| ReportError::Metrics {
-            which,
-            source: Box::new(source),
-        }
-    };
+    render_curves(dir, input, &summary)?;
+    render_reliability(dir, input, &summary, options)?;
+    Ok(summary)
+}
+
+/// A metrics failure while drawing, of the `raw` or `calibrated` scores.
+fn metrics_err(which: &'static str) -> impl Fn(MetricsError) -> ReportError {
+    move |source| ReportError::Metrics {
+        which,
+        source: Box::new(source),
+    }
+}
+
+/// Draws the ROC and precision-recall curves of the calibrated scores.
+fn render_curves(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    summary: &EvaluationSummary,
+) -> Result<(), ReportError> {
     let roc = curves::roc_curves(input, &summary.calibrated).map_err(metrics_err("calibrated"))?;
     let roc_fig = CurveFigure {
         title: "ROC curves (calibrated scores)",
@@ -276,8 +289,16 @@ pub fn write_report_folder(
         )],
         chance_diagonal: false,
     };
-    render(dir, "pr_curves", &Figure::Curves(&pr_fig))?;
+    render(dir, "pr_curves", &Figure::Curves(&pr_fig))
+}
 
+/// Draws the reliability diagram of the raw and calibrated scores.
+fn render_reliability(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    summary: &EvaluationSummary,
+    options: &ReportOptions,
+) -> Result<(), ReportError> {
     let binning = Binning::EqualWidth(options.bins);
     let raw_bins =
         reliability_curve(input.scores_raw, input.targets, binning).map_err(metrics_err("raw"))?;
@@ -299,8 +320,7 @@ pub fn write_report_folder(
             input.targets.len()
         ),
     };
-    render(dir, "reliability", &Figure::Reliability(&rel_fig))?;
-    Ok(summary)
+    render(dir, "reliability", &Figure::Reliability(&rel_fig))
 }
 
 fn validate(input: &ReportInput<'_>, options: &ReportOptions) -> Result<(), ReportError> {
