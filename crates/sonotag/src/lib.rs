@@ -16,7 +16,7 @@
 //! # Ok::<(), sonotag::Error>(())
 //! ```
 //!
-//! The settings of a tagger come in two groups: what the model is (labels, feature settings,
+//! The settings of a tagger come in two groups: what the model is (labels, [`FeatureConfig`],
 //! [`TrainConfig`]; stored with it) and how one training run goes ([`RunOptions`]: device,
 //! validation data, feature cache, checkpoints, progress events). [`TaggerBuilder`] takes both.
 //!
@@ -33,14 +33,18 @@ mod atomic;
 pub mod backend;
 mod cache;
 mod checkpoint;
-pub mod config;
+mod config;
 pub mod dataset;
 mod digest;
 mod error;
 mod infer;
 mod link;
+// Hidden, not API: the model directory format is documented on `Tagger::save`. The module stays
+// reachable only for `persist::weights_path`, which the facade's integration tests use to
+// damage a saved model's weights on purpose.
+#[doc(hidden)]
 pub mod persist;
-pub mod prep;
+mod prep;
 pub mod report;
 pub mod split;
 mod store;
@@ -49,8 +53,8 @@ mod tagger;
 mod train;
 
 pub use config::{
-    CalibrationMethod, ClipPooling, LossKind, ModelSpec, PosWeight, PresetName, Schedule, TaskKind,
-    TrainConfig,
+    CalibrationMethod, ClipPooling, FeatureConfig, LossKind, ModelSpec, PosWeight, PresetName,
+    Schedule, TaskKind, TrainConfig,
 };
 pub use error::{Error, ModelFault, Result};
 pub use tagger::{Evaluation, Prediction, PredictionRow, SegmentPrediction, Tagger, TaggerBuilder};

@@ -1,4 +1,5 @@
-//! Saving and loading a tagger as one self-contained directory.
+//! Saving and loading a tagger as one self-contained directory (the format is documented for
+//! users on [`crate::Tagger::save`]).
 //!
 //! A model directory holds `sonotag.json` (format version, labels, task, feature settings,
 //! normaliser, network config, calibrator, thresholds, training summary) and one weights file,
@@ -27,15 +28,15 @@ use crate::prep::FeatureConfig;
 use crate::train::TrainSummary;
 
 /// The version of the model directory format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// The name of the metadata file inside a model directory.
-pub const CARD_FILE: &str = "sonotag.json";
+pub(crate) const CARD_FILE: &str = "sonotag.json";
 
 /// Where the weights are and how to check them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct WeightsRef {
+pub(crate) struct WeightsRef {
     /// File name inside the model directory.
     pub file: String,
     /// SHA-256 of the file, hex.
@@ -46,7 +47,7 @@ pub struct WeightsRef {
 
 /// The contents of `sonotag.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ModelCard {
+pub(crate) struct ModelCard {
     /// [`FORMAT_VERSION`] of the writer.
     pub format_version: u32,
     /// The sonotag version that wrote it.
@@ -301,7 +302,8 @@ fn matches_hash(path: &Path, sha: &str) -> bool {
     std::fs::read(path).is_ok_and(|b| sha256_hex(&b) == sha)
 }
 
-/// The model directory's files, for tests and tools.
+/// The weights file of the model directory `dir`, for tests and tools that damage a model on
+/// purpose.
 pub fn weights_path(dir: &Path) -> Result<PathBuf> {
     let card_path = dir.join(CARD_FILE);
     let text = std::fs::read_to_string(&card_path).map_err(Error::io(&card_path))?;

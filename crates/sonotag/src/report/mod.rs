@@ -45,11 +45,11 @@ use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use serde::Serialize;
 
+use crate::Evaluation;
 use crate::atomic::PendingFile;
 use crate::metrics::{
-    Binning, MetricsError, MetricsReport, ReportOptions, ScoreMatrix, TargetMatrix, metrics_report,
+    Binning, MetricsError, ReportOptions, ScoreMatrix, TargetMatrix, metrics_report,
     reliability_curve,
 };
 
@@ -85,15 +85,10 @@ pub struct ReportInput<'a> {
     pub n_samples: usize,
 }
 
-/// Metrics of the same predictions before and after calibration; serialises to the content of
+/// Metrics of the same predictions before and after calibration: the [`Evaluation`] that
+/// [`Tagger::evaluate`](crate::Tagger::evaluate) returns. It serialises to the content of
 /// `metrics.json`: `{"raw": {..}, "calibrated": {..}}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EvaluationSummary {
-    /// Metrics of the uncalibrated probabilities.
-    pub raw: MetricsReport,
-    /// Metrics of the calibrated probabilities.
-    pub calibrated: MetricsReport,
-}
+pub type EvaluationSummary = Evaluation;
 
 /// Why a report could not be computed or written.
 #[derive(Debug, thiserror::Error)]
@@ -203,7 +198,7 @@ pub fn evaluation_summary(
         let t = TargetMatrix::new(input.targets, n, l).map_err(err)?;
         metrics_report(&s, &t, input.labels, options).map_err(err)
     };
-    Ok(EvaluationSummary {
+    Ok(Evaluation {
         raw: report("raw", input.scores_raw)?,
         calibrated: report("calibrated", input.scores_calibrated)?,
     })

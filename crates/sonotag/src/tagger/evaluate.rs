@@ -15,6 +15,7 @@ use crate::train::targets_of;
 
 /// Metrics of clip-level probabilities before and after calibration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Evaluation {
     /// Uncalibrated probabilities (the plain link of the logits: sigmoid, or softmax for a
     /// multiclass tagger).

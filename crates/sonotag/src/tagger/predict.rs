@@ -13,6 +13,7 @@ use crate::prep::ClipFeatures;
 
 /// Probabilities of one segment of a clip.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SegmentPrediction {
     /// Start of the segment in seconds.
     pub start_s: f64,
@@ -24,6 +25,7 @@ pub struct SegmentPrediction {
 
 /// One row of a prediction table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PredictionRow {
     /// Start of the segment in seconds.
     pub start_s: f64,
@@ -37,6 +39,7 @@ pub struct PredictionRow {
 
 /// Predictions for one clip: per segment and for the whole clip.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Prediction {
     /// Where the audio came from (a path, or `"samples"`).
     pub source: String,

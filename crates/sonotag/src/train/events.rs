@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Metrics of one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EpochMetrics {
     /// 1-based epoch.
     pub epoch: usize,

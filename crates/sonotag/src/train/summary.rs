@@ -8,6 +8,7 @@ use crate::tagger::Evaluation;
 
 /// A summary of training, stored with the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TrainSummary {
     /// The settings used.
     pub config: TrainConfig,
@@ -29,6 +30,7 @@ pub struct TrainSummary {
 
 /// Everything training returns besides the tagger.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TrainReport {
     /// History and settings (also saved with the model).
     pub summary: TrainSummary,
