@@ -24,6 +24,7 @@
 //! ([`metrics`]) and the network building blocks ([`nn`]). Cargo features choose the compute
 //! backends compiled in (see [`backend`]).
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub use sonotag_audio as audio;
 pub use sonotag_metrics as metrics;
