@@ -28,21 +28,31 @@ pub(crate) fn zeros(n: usize) -> Vec<f32> {
 #[cfg(target_os = "linux")]
 fn advise_huge(v: &mut Vec<f32>) {
     const HUGE: usize = 2 << 20;
-    let bytes = v.capacity() * std::mem::size_of::<f32>();
+    // Every step is checked: these numbers bound the range handed to the kernel, so an
+    // overflow must skip the advice, never wrap into a range outside the allocation.
+    let Some(bytes) = v.capacity().checked_mul(std::mem::size_of::<f32>()) else {
+        return;
+    };
     if bytes < HUGE_MIN_BYTES {
         return;
     }
     let addr = v.as_mut_ptr() as usize;
     // Only whole 2 MiB pages inside the allocation can become huge pages.
-    let start = addr.next_multiple_of(HUGE);
-    let end = (addr + bytes) & !(HUGE - 1);
-    if end > start {
-        // SAFETY: [start, end) lies inside this Vec's own allocation, which stays alive for the
-        // call; MADV_HUGEPAGE changes no contents and no access rights, only how the kernel
-        // backs the pages, and failure (e.g. THP disabled) is harmless and ignored.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-        }
+    let Some(start) = addr.checked_next_multiple_of(HUGE) else {
+        return;
+    };
+    let Some(end) = addr.checked_add(bytes).map(|e| e & !(HUGE - 1)) else {
+        return;
+    };
+    let Some(len) = end.checked_sub(start).filter(|&len| len > 0) else {
+        return;
+    };
+    // SAFETY: `addr <= start` and `start + len = end <= addr + bytes`, so [start, end) lies
+    // inside this Vec's own allocation of `bytes` bytes, which stays alive (borrowed mutably)
+    // for the call; MADV_HUGEPAGE changes no contents and no access rights, only how the
+    // kernel backs the pages, and failure (e.g. THP disabled) is harmless and ignored.
+    unsafe {
+        libc::madvise(start as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
     }
 }
 

@@ -19,6 +19,10 @@
 //! Semantics follow librosa 0.11 / soundfile 0.14 and are checked against their outputs (the
 //! golden fixtures); see the module docs for each step.
 #![warn(missing_docs)]
+// `unsafe` is used in three places (huge-page advice in `buffer.rs`, the AVX2 frame loop in
+// `mel/mod.rs`, a complex-to-f32 view in `mel/spectrum.rs`); each block states why it holds.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod buffer;
 pub mod error;

@@ -2,6 +2,7 @@
 //! predictions. Every failure prints one line naming the file and the problem, and
 //! exits non-zero.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod commands;
 

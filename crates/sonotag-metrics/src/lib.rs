@@ -27,6 +27,7 @@
 //! # Ok::<(), sonotag_metrics::MetricsError>(())
 //! ```
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod calibration;
 mod error;

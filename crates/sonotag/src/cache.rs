@@ -45,7 +45,7 @@ impl FeatureCache {
             hasher.update(s.to_le_bytes());
         }
         let digest = hasher.finalize();
-        let name: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let name = crate::digest::hex(&digest[..16]);
         self.dir.join(format!("{name}.feat"))
     }
 

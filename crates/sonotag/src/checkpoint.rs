@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use sonotag_nn::Cnn;
 
 use crate::atomic;
+use crate::digest::{hex, sha256_hex};
 use crate::error::{Error, Result};
 use crate::train::EpochMetrics;
 
@@ -201,7 +202,7 @@ fn load_model(dir: &Path, file: &FileRef, template: &Cnn, device: &Device) -> Re
 }
 
 fn write_blob(dir: &Path, stem: &str, bytes: &[u8]) -> Result<FileRef> {
-    let sha256 = hex(&Sha256::digest(bytes));
+    let sha256 = sha256_hex(bytes);
     let file = format!("{stem}-{}.bpk", &sha256[..16]);
     atomic::write_file(&dir.join(&file), bytes)?;
     Ok(FileRef { file, sha256 })
@@ -216,7 +217,7 @@ fn read_blob(dir: &Path, file: &FileRef) -> Result<Vec<u8>> {
     }
     let path = dir.join(&file.file);
     let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
-    if hex(&Sha256::digest(&bytes)) != file.sha256 {
+    if sha256_hex(&bytes) != file.sha256 {
         return Err(checkpoint_error(
             &path,
             "does not match its SHA-256 in checkpoint.json (corrupt or altered)",
@@ -230,8 +231,4 @@ fn checkpoint_error(path: &Path, reason: impl Into<String>) -> Error {
         path: path.to_path_buf(),
         reason: reason.into(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,13 +1,27 @@
-//! Training settings, with defaults that work for audio tagging.
+//! What a model is: its feature and training settings, with defaults that work for audio
+//! tagging. All of them are stored with the model.
 
 use serde::{Deserialize, Serialize};
+use sonotag_audio::{MelConfig, SegmentConfig};
 use sonotag_nn::{CnnConfig, Preset};
 
 use crate::error::{Error, Result};
 
+/// Feature settings stored with a model: mel spectrogram and segmentation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct FeatureConfig {
+    /// Log-mel parameters.
+    pub mel: MelConfig,
+    /// How clips are cut into fixed windows.
+    pub segment: SegmentConfig,
+}
+
 /// Which network to train.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ModelSpec {
     /// A named preset (`seed_net`, `cnn6`, `cnn10`, `tiny`); the head width follows the labels.
     Preset(PresetName),
@@ -24,6 +38,7 @@ impl Default for ModelSpec {
 /// The presets of `sonotag-nn`, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PresetName {
     /// The reference network (4 conv blocks, 32-256 channels).
     SeedNet,
@@ -64,6 +79,7 @@ impl PresetName {
 /// Learning-rate schedule over the whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Schedule {
     /// The base rate throughout.
     Constant,
@@ -123,6 +139,7 @@ impl Schedule {
 /// How positive examples of rare labels are up-weighted in the loss.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PosWeight {
     /// No re-weighting.
     #[default]
@@ -135,6 +152,7 @@ pub enum PosWeight {
 
 /// What the tagger predicts; it fixes the head, the loss and how logits become probabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub enum TaskKind {
     /// Any subset of the labels may be present: independent sigmoids, BCE with logits.
     #[default]
@@ -150,6 +168,7 @@ pub enum TaskKind {
 /// "with logits" forms: the network returns logits.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum LossKind {
     /// Binary cross-entropy with logits (with `pos_weight` and label smoothing if set).
     #[default]
@@ -167,6 +186,7 @@ pub enum LossKind {
 /// How the probabilities are calibrated after training (fitted on the validation split).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CalibrationMethod {
     /// One temperature for all labels.
     #[default]
@@ -180,6 +200,7 @@ pub enum CalibrationMethod {
 /// How segment logits become clip-level scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ClipPooling {
     /// The highest segment logit: a label is present if it is heard anywhere.
     #[default]
@@ -188,9 +209,11 @@ pub enum ClipPooling {
     Mean,
 }
 
-/// Every training setting; [`crate::TaggerBuilder`] fills it.
+/// Every training setting; [`crate::TaggerBuilder`] fills it. Outside the builder, start from
+/// [`TrainConfig::default()`] and set the fields to change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct TrainConfig {
     /// The network.
     pub model: ModelSpec,
@@ -266,6 +289,14 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Checks every value, naming the first bad field.
     pub fn validate(&self) -> Result<()> {
+        self.check_optimisation()?;
+        self.check_schedule()?;
+        self.check_task()?;
+        self.check_loss()
+    }
+
+    /// Epochs, batches, optimiser, split, smoothing and mixup values.
+    fn check_optimisation(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::config("epochs", "must be at least 1"));
         }
@@ -312,6 +343,10 @@ impl TrainConfig {
                 format!("must be > 0, got {a}"),
             ));
         }
+        Ok(())
+    }
+
+    fn check_schedule(&self) -> Result<()> {
         match self.schedule {
             Schedule::Constant => {}
             Schedule::Cosine { warmup_fraction: w } if (0.0..1.0).contains(&w) => {}
@@ -326,6 +361,11 @@ impl TrainConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Settings that only make sense for independent sigmoids are refused for multiclass.
+    fn check_task(&self) -> Result<()> {
         if self.task == TaskKind::MultiClass {
             let conflict = if self.pos_weight != PosWeight::None {
                 Some(("pos_weight", "per-label positive weights"))
@@ -348,6 +388,11 @@ impl TrainConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// The focal loss parameters and the positive-class weights.
+    fn check_loss(&self) -> Result<()> {
         if let LossKind::Focal { gamma, alpha } = self.loss {
             if !(gamma.is_finite() && gamma >= 0.0) {
                 return Err(Error::config(

@@ -30,6 +30,14 @@ pub enum Error {
     /// Metrics or calibration failed.
     #[error(transparent)]
     Metrics(#[from] sonotag_metrics::MetricsError),
+    /// An evaluation report folder could not be written.
+    #[error("{path}: {source}")]
+    Report {
+        /// The report folder.
+        path: PathBuf,
+        /// What failed, naming the file where there is one.
+        source: crate::report::ReportError,
+    },
     /// The network could not be built or run.
     #[error(transparent)]
     Nn(#[from] sonotag_nn::NnError),
@@ -40,6 +48,41 @@ pub enum Error {
         field: &'static str,
         /// Why it is invalid.
         reason: String,
+    },
+    /// The data cannot be trained or evaluated on as given: no clips, too few clips to split,
+    /// an empty clip.
+    #[error("invalid data: {what} {reason}")]
+    InvalidData {
+        /// Which data: the training set, the validation set, a clip, ...
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Audio handed over in memory (samples to predict, a clip of a [`crate::dataset::Dataset`])
+    /// holds a NaN or infinite sample. (A WAV file with one is refused when decoded, as an
+    /// [`Error::Audio`].)
+    #[error("{clip}: sample {index} is {value}; audio samples must be finite")]
+    NonFiniteAudio {
+        /// The clip: its id, or `"samples"` for samples given directly.
+        clip: String,
+        /// 0-based index of the first non-finite sample.
+        index: usize,
+        /// Its value (NaN or an infinity).
+        value: f32,
+    },
+    /// The network produced a NaN or infinite logit: its weights are damaged or training
+    /// diverged. Training reports it as [`Error::Diverged`].
+    #[error(
+        "the network produced a non-finite logit ({value}) for segment {segment}, output \
+         {output}: its weights are damaged or training diverged"
+    )]
+    NonFiniteOutput {
+        /// 0-based segment of the input.
+        segment: usize,
+        /// 0-based output (label).
+        output: usize,
+        /// The logit.
+        value: f32,
     },
     /// Training stopped because a value became NaN or infinite.
     #[error("training diverged at epoch {epoch}, batch {batch}: {what}")]
@@ -77,10 +120,10 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// No usable compute backend.
+    /// No usable compute backend, or the backend failed.
     #[error("backend: {reason}")]
     Backend {
-        /// What is missing.
+        /// What is missing or failed.
         reason: String,
     },
 }
@@ -114,6 +157,25 @@ impl Error {
         Self::Config {
             field,
             reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid_data(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidData {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// [`Error::NonFiniteAudio`] for the first NaN or infinite sample of `samples`, if any.
+    pub(crate) fn check_finite_audio(clip: &str, samples: &[f32]) -> Result<()> {
+        match samples.iter().position(|s| !s.is_finite()) {
+            None => Ok(()),
+            Some(index) => Err(Self::NonFiniteAudio {
+                clip: clip.to_string(),
+                index,
+                value: samples[index],
+            }),
         }
     }
 

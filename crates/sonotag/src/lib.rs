@@ -7,10 +7,15 @@
 //! Build a [`Tagger`] with [`Tagger::builder`], train it in-process on labelled clips, and get
 //! calibrated per-label probabilities for new audio with [`Tagger::predict_file`].
 //!
+//! The settings of a tagger come in two groups: what the model is (labels, [`FeatureConfig`],
+//! [`TrainConfig`]; stored with it) and how one training run goes ([`RunOptions`]: device,
+//! validation data, feature cache, checkpoints, progress events). [`TaggerBuilder`] takes both.
+//!
 //! The facade re-exports the audio front end ([`audio`]), the losses, metrics and calibration
 //! ([`metrics`]) and the network building blocks ([`nn`]). Cargo features choose the compute
 //! backends compiled in (see [`backend`]).
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub use sonotag_audio as audio;
 pub use sonotag_metrics as metrics;
@@ -20,12 +25,18 @@ mod atomic;
 pub mod backend;
 mod cache;
 mod checkpoint;
-pub mod config;
+mod config;
 pub mod dataset;
+mod digest;
 mod error;
+mod infer;
 mod link;
+// Hidden, not API: the model directory format is documented on `Tagger::save`. The module stays
+// reachable only for `persist::weights_path`, which the facade's integration tests use to
+// damage a saved model's weights on purpose.
+#[doc(hidden)]
 pub mod persist;
-pub mod prep;
+mod prep;
 pub mod report;
 pub mod split;
 mod store;
@@ -34,12 +45,9 @@ mod tagger;
 mod train;
 
 pub use config::{
-    CalibrationMethod, ClipPooling, LossKind, ModelSpec, PosWeight, PresetName, Schedule, TaskKind,
-    TrainConfig,
+    CalibrationMethod, ClipPooling, FeatureConfig, LossKind, ModelSpec, PosWeight, PresetName,
+    Schedule, TaskKind, TrainConfig,
 };
 pub use error::{Error, ModelFault, Result};
-pub use tagger::{
-    Evaluation, Prediction, PredictionRow, SegmentPrediction, Tagger, TaggerBuilder, TrainReport,
-    TrainSummary,
-};
-pub use train::{EpochMetrics, TrainEvent};
+pub use tagger::{Evaluation, Prediction, PredictionRow, SegmentPrediction, Tagger, TaggerBuilder};
+pub use train::{EpochMetrics, RunOptions, TrainEvent, TrainReport, TrainSummary};

@@ -2,7 +2,7 @@
 //! softmax over the classes for multiclass. The model only ever returns logits; this is the one
 //! place where they become probabilities.
 
-use sonotag_metrics::{Calibrator, ScoreMatrix};
+use sonotag_metrics::{Calibrator, ScoreMatrix, nll_from_logits};
 
 use crate::config::TaskKind;
 use crate::error::{Error, Result};
@@ -28,6 +28,16 @@ pub(crate) fn calibrated(
     }
 }
 
+/// Mean negative log-likelihood of 0/1 `targets` under the uncalibrated probabilities of
+/// row-major `logits` with `n` columns: binary cross-entropy per label (multilabel) or softmax
+/// cross-entropy (multiclass).
+pub(crate) fn nll(task: TaskKind, logits: &[f32], targets: &[u8], n: usize) -> Result<f64> {
+    match task {
+        TaskKind::MultiLabel => Ok(nll_from_logits(logits, targets)?),
+        TaskKind::MultiClass => Ok(softmax_nll(logits, targets, n, 1.0)),
+    }
+}
+
 /// The temperature a multiclass calibrator applies (identity = 1).
 pub(crate) fn softmax_temperature(calibrator: &Calibrator) -> Result<f64> {
     match calibrator {
@@ -44,7 +54,7 @@ pub(crate) fn softmax_temperature(calibrator: &Calibrator) -> Result<f64> {
 }
 
 /// Row-wise softmax of `logits / temperature`, stable for any finite logits.
-pub(crate) fn softmax_rows(logits: &[f32], n: usize, temperature: f64) -> Vec<f32> {
+fn softmax_rows(logits: &[f32], n: usize, temperature: f64) -> Vec<f32> {
     let mut out = Vec::with_capacity(logits.len());
     for row in logits.chunks(n.max(1)) {
         let scaled: Vec<f64> = row.iter().map(|&z| f64::from(z) / temperature).collect();
@@ -57,7 +67,7 @@ pub(crate) fn softmax_rows(logits: &[f32], n: usize, temperature: f64) -> Vec<f3
 }
 
 /// Mean cross-entropy of a softmax over `logits / temperature` against one-hot `targets`.
-pub(crate) fn softmax_nll(logits: &[f32], targets: &[u8], n: usize, temperature: f64) -> f64 {
+fn softmax_nll(logits: &[f32], targets: &[u8], n: usize, temperature: f64) -> f64 {
     let rows = logits.len() / n.max(1);
     let mut total = 0.0;
     for (row, target) in logits.chunks(n).zip(targets.chunks(n)) {

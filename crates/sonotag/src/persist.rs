@@ -1,4 +1,5 @@
-//! Saving and loading a tagger as one self-contained directory.
+//! Saving and loading a tagger as one self-contained directory (the format is documented for
+//! users on [`crate::Tagger::save`]).
 //!
 //! A model directory holds `sonotag.json` (format version, labels, task, feature settings,
 //! normaliser, network config, calibrator, thresholds, training summary) and one weights file,
@@ -15,27 +16,27 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sonotag_audio::Normalizer;
 use sonotag_metrics::Calibrator;
 use sonotag_nn::{Cnn, CnnConfig};
 
 use crate::atomic;
 use crate::config::{ClipPooling, TaskKind};
+use crate::digest::sha256_hex;
 use crate::error::{Error, ModelFault, Result};
 use crate::prep::FeatureConfig;
-use crate::tagger::TrainSummary;
+use crate::train::TrainSummary;
 
 /// The version of the model directory format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// The name of the metadata file inside a model directory.
-pub const CARD_FILE: &str = "sonotag.json";
+pub(crate) const CARD_FILE: &str = "sonotag.json";
 
 /// Where the weights are and how to check them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct WeightsRef {
+pub(crate) struct WeightsRef {
     /// File name inside the model directory.
     pub file: String,
     /// SHA-256 of the file, hex.
@@ -46,7 +47,7 @@ pub struct WeightsRef {
 
 /// The contents of `sonotag.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ModelCard {
+pub(crate) struct ModelCard {
     /// [`FORMAT_VERSION`] of the writer.
     pub format_version: u32,
     /// The sonotag version that wrote it.
@@ -83,7 +84,7 @@ pub(crate) fn save(dir: &Path, mut card: ModelCard, model: &Cnn) -> Result<()> {
             format!("cannot serialise the weights: {e:?}"),
         )
     })?;
-    let sha = hex(&Sha256::digest(&bytes[..]));
+    let sha = sha256_hex(&bytes[..]);
     let file = format!("weights-{}.bpk", &sha[..16]);
     let weights_path = dir.join(&file);
     if !matches_hash(&weights_path, &sha) {
@@ -109,7 +110,7 @@ pub(crate) fn save(dir: &Path, mut card: ModelCard, model: &Cnn) -> Result<()> {
             let name = entry.file_name().to_string_lossy().into_owned();
             let stale_weights =
                 name.starts_with("weights-") && name.ends_with(".bpk") && name != file;
-            let stale_temp = name.starts_with(".sonotag-tmp-");
+            let stale_temp = name.starts_with(atomic::TEMP_PREFIX);
             if stale_weights || stale_temp {
                 let _ = std::fs::remove_file(entry.path());
             }
@@ -128,60 +129,9 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
         ));
     }
     let card_path = dir.join(CARD_FILE);
-    let text = std::fs::read_to_string(&card_path).map_err(|e| {
-        Error::model(
-            ModelFault::Missing,
-            &card_path,
-            format!("cannot read the model description: {e}"),
-        )
-    })?;
-    let version: VersionProbe =
-        serde_json::from_str(&text).map_err(|e| invalid_json(&card_path, &e))?;
-    if version.format_version != FORMAT_VERSION {
-        return Err(Error::model(
-            ModelFault::UnsupportedVersion,
-            &card_path,
-            format!(
-                "format version {} is not supported (this build reads version {FORMAT_VERSION})",
-                version.format_version
-            ),
-        ));
-    }
-    let card: ModelCard = serde_json::from_str(&text).map_err(|e| invalid_json(&card_path, &e))?;
-    check_card(&card, &card_path)?;
+    let card = read_card(&card_path)?;
     let weights_path = dir.join(&card.weights.file);
-    if card.weights.file.contains(['/', '\\']) || card.weights.file.starts_with('.') {
-        return Err(Error::model(
-            ModelFault::Inconsistent,
-            &card_path,
-            "`weights.file` must be a plain file name",
-        ));
-    }
-    let bytes = std::fs::read(&weights_path).map_err(|e| {
-        Error::model(
-            ModelFault::WeightsMissing,
-            &weights_path,
-            format!("cannot read the weights: {e}"),
-        )
-    })?;
-    if bytes.len() as u64 != card.weights.bytes {
-        return Err(Error::model(
-            ModelFault::WeightsTruncated,
-            &weights_path,
-            format!(
-                "the weights file has {} bytes, {CARD_FILE} says {} (truncated or replaced)",
-                bytes.len(),
-                card.weights.bytes
-            ),
-        ));
-    }
-    if hex(&Sha256::digest(&bytes)) != card.weights.sha256 {
-        return Err(Error::model(
-            ModelFault::WeightsCorrupt,
-            &weights_path,
-            "the weights do not match their SHA-256 in sonotag.json (corrupt or altered)",
-        ));
-    }
+    let bytes = read_weights(&weights_path, &card, &card_path)?;
     let record =
         burn::store::ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| {
             Error::model(
@@ -209,6 +159,69 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
             )
         })?;
     Ok((card, model))
+}
+
+/// Reads `sonotag.json` at `card_path`, checking its format version and its consistency.
+fn read_card(card_path: &Path) -> Result<ModelCard> {
+    let text = std::fs::read_to_string(card_path).map_err(|e| {
+        Error::model(
+            ModelFault::Missing,
+            card_path,
+            format!("cannot read the model description: {e}"),
+        )
+    })?;
+    let version: VersionProbe =
+        serde_json::from_str(&text).map_err(|e| invalid_json(card_path, &e))?;
+    if version.format_version != FORMAT_VERSION {
+        return Err(Error::model(
+            ModelFault::UnsupportedVersion,
+            card_path,
+            format!(
+                "format version {} is not supported (this build reads version {FORMAT_VERSION})",
+                version.format_version
+            ),
+        ));
+    }
+    let card: ModelCard = serde_json::from_str(&text).map_err(|e| invalid_json(card_path, &e))?;
+    check_card(&card, card_path)?;
+    Ok(card)
+}
+
+/// Reads the weights file the card names, checking its size and SHA-256.
+fn read_weights(weights_path: &Path, card: &ModelCard, card_path: &Path) -> Result<Vec<u8>> {
+    if card.weights.file.contains(['/', '\\']) || card.weights.file.starts_with('.') {
+        return Err(Error::model(
+            ModelFault::Inconsistent,
+            card_path,
+            "`weights.file` must be a plain file name",
+        ));
+    }
+    let bytes = std::fs::read(weights_path).map_err(|e| {
+        Error::model(
+            ModelFault::WeightsMissing,
+            weights_path,
+            format!("cannot read the weights: {e}"),
+        )
+    })?;
+    if bytes.len() as u64 != card.weights.bytes {
+        return Err(Error::model(
+            ModelFault::WeightsTruncated,
+            weights_path,
+            format!(
+                "the weights file has {} bytes, {CARD_FILE} says {} (truncated or replaced)",
+                bytes.len(),
+                card.weights.bytes
+            ),
+        ));
+    }
+    if sha256_hex(&bytes) != card.weights.sha256 {
+        return Err(Error::model(
+            ModelFault::WeightsCorrupt,
+            weights_path,
+            "the weights do not match their SHA-256 in sonotag.json (corrupt or altered)",
+        ));
+    }
+    Ok(bytes)
 }
 
 #[derive(Deserialize)]
@@ -286,14 +299,11 @@ fn check_card(card: &ModelCard, path: &Path) -> Result<()> {
 }
 
 fn matches_hash(path: &Path, sha: &str) -> bool {
-    std::fs::read(path).is_ok_and(|b| hex(&Sha256::digest(&b)) == sha)
+    std::fs::read(path).is_ok_and(|b| sha256_hex(&b) == sha)
 }
 
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The model directory's files, for tests and tools.
+/// The weights file of the model directory `dir`, for tests and tools that damage a model on
+/// purpose.
 pub fn weights_path(dir: &Path) -> Result<PathBuf> {
     let card_path = dir.join(CARD_FILE);
     let text = std::fs::read_to_string(&card_path).map_err(Error::io(&card_path))?;

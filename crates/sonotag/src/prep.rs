@@ -4,25 +4,15 @@
 //! features made exactly as during training.
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
-use sonotag_audio::{LogMel, MelConfig, MelExtractor, Normalizer, NormalizerFit, SegmentConfig};
+use sonotag_audio::{LogMel, MelExtractor, Normalizer, NormalizerFit, SegmentConfig};
 
 use crate::cache::FeatureCache;
+pub(crate) use crate::config::FeatureConfig;
 use crate::error::{Error, Result};
-
-/// Feature settings stored with a model: mel spectrogram and segmentation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(default)]
-pub struct FeatureConfig {
-    /// Log-mel parameters.
-    pub mel: MelConfig,
-    /// How clips are cut into fixed windows.
-    pub segment: SegmentConfig,
-}
 
 /// The log-mel features of one fixed-length segment of a clip.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SegmentFeatures {
+pub(crate) struct SegmentFeatures {
     /// Start of the window in seconds.
     pub start_s: f64,
     /// End of the window in seconds.
@@ -33,14 +23,14 @@ pub struct SegmentFeatures {
 
 /// All segments of one clip.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ClipFeatures {
+pub(crate) struct ClipFeatures {
     /// The clip's segments, in time order (at least one).
     pub segments: Vec<SegmentFeatures>,
 }
 
 /// Turns audio into fixed-shape segment features.
 #[derive(Debug, Clone)]
-pub struct FeaturePipeline {
+pub(crate) struct FeaturePipeline {
     config: FeatureConfig,
     n_frames: usize,
 }
@@ -102,7 +92,7 @@ impl FeaturePipeline {
     }
 
     /// Like [`Self::clips`], reading and filling an on-disk cache when one is given.
-    pub(crate) fn clips_cached<'a, I>(
+    pub fn clips_cached<'a, I>(
         &self,
         clips: I,
         cache: Option<&FeatureCache>,
@@ -157,9 +147,9 @@ impl FeaturePipeline {
             segments = sonotag_audio::segment(audio, target, &padding)?;
         }
         if segments.is_empty() {
-            return Err(Error::config(
-                "audio",
-                "an empty clip has no segment to score",
+            return Err(Error::invalid_data(
+                "a clip",
+                "is empty (0 samples): it has no segment to score",
             ));
         }
         let segments = segments
@@ -177,21 +167,8 @@ impl FeaturePipeline {
     }
 
     /// Adds one (training) segment to a normaliser fit.
-    pub(crate) fn fit_update(
-        &self,
-        fit: &mut NormalizerFit,
-        segment: &SegmentFeatures,
-    ) -> Result<()> {
+    pub fn fit_update(&self, fit: &mut NormalizerFit, segment: &SegmentFeatures) -> Result<()> {
         Ok(fit.update(&self.as_log_mel(segment.mel.clone())?)?)
-    }
-
-    /// Fits the z-score normaliser on these (training) clips.
-    pub fn fit_normalizer(&self, clips: &[ClipFeatures]) -> Result<Normalizer> {
-        let mut fit = NormalizerFit::new(self.n_mels());
-        for segment in clips.iter().flat_map(|c| &c.segments) {
-            fit.update(&self.as_log_mel(segment.mel.clone())?)?;
-        }
-        Ok(fit.finish(1e-3)?)
     }
 
     /// Applies `normalizer` to every segment in place.

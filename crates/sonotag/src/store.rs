@@ -11,25 +11,21 @@ use sonotag_audio::Normalizer;
 
 use crate::error::{Error, Result};
 
-/// An append-only table of fixed-length `f32` segments.
-pub(crate) struct SegmentStore {
+/// Writes an append-only table of fixed-length `f32` segments; [`Self::seal`] turns it into
+/// the [`SegmentStore`] that reads them back.
+pub(crate) struct SegmentWriter {
     segment_len: usize,
     len: usize,
     limit_bytes: usize,
     memory: Vec<f32>,
     /// Once the limit is reached, every segment lives here (the memory part is moved too).
-    spill: Option<Spill>,
+    spill: Option<BufWriter<File>>,
     /// SHA-256 of every value pushed, in order (a checkpoint's fingerprint of the data).
     hasher: Sha256,
 }
 
-struct Spill {
-    writer: Option<BufWriter<File>>,
-    reader: Mutex<File>,
-}
-
-impl SegmentStore {
-    /// A store for segments of `segment_len` values holding at most about `limit_bytes` in
+impl SegmentWriter {
+    /// A table for segments of `segment_len` values holding at most about `limit_bytes` in
     /// memory.
     pub fn new(segment_len: usize, limit_bytes: usize) -> Self {
         Self {
@@ -40,11 +36,6 @@ impl SegmentStore {
             spill: None,
             hasher: Sha256::new(),
         }
-    }
-
-    /// Number of segments.
-    pub fn len(&self) -> usize {
-        self.len
     }
 
     /// Whether the segments spilled to disk.
@@ -65,44 +56,80 @@ impl SegmentStore {
         }
         match &mut self.spill {
             None => self.memory.extend_from_slice(segment),
-            Some(spill) => {
-                let writer = spill.writer.as_mut().ok_or_else(sealed)?;
-                write_floats(writer, segment)?;
-            }
+            Some(writer) => write_floats(writer, segment)?,
         }
         self.len += 1;
         Ok(())
     }
 
-    /// SHA-256 of all values pushed so far.
-    pub fn digest(&self) -> [u8; 32] {
-        self.hasher.clone().finalize().into()
+    /// Ends writing (flushing the file part, if any) and returns the readable store.
+    pub fn seal(self) -> Result<SegmentStore> {
+        let data = match self.spill {
+            None => Stored::Memory(self.memory),
+            Some(writer) => {
+                let file = writer
+                    .into_inner()
+                    .map_err(|e| spill_error(e.into_error()))?;
+                Stored::File(Mutex::new(file))
+            }
+        };
+        Ok(SegmentStore {
+            segment_len: self.segment_len,
+            len: self.len,
+            data,
+            digest: self.hasher.finalize().into(),
+        })
     }
 
-    /// Ends writing: flushes the file part so it can be read.
-    pub fn seal(&mut self) -> Result<()> {
-        if let Some(spill) = &mut self.spill
-            && let Some(writer) = spill.writer.take()
-        {
-            writer
-                .into_inner()
-                .map_err(|e| spill_error(e.into_error()))?;
-        }
+    fn start_spill(&mut self) -> Result<()> {
+        let file = tempfile::tempfile().map_err(spill_error)?;
+        let mut writer = BufWriter::with_capacity(1 << 20, file);
+        write_floats(&mut writer, &self.memory)?;
+        self.memory = Vec::new();
+        self.spill = Some(writer);
         Ok(())
+    }
+}
+
+/// Segments written by a [`SegmentWriter`], read back by index.
+pub(crate) struct SegmentStore {
+    segment_len: usize,
+    len: usize,
+    data: Stored,
+    digest: [u8; 32],
+}
+
+enum Stored {
+    Memory(Vec<f32>),
+    /// The anonymous temporary file, read under a lock (reads seek).
+    File(Mutex<File>),
+}
+
+impl SegmentStore {
+    /// Number of segments.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the segments live on disk.
+    #[cfg(test)]
+    pub fn spilled(&self) -> bool {
+        matches!(self.data, Stored::File(_))
+    }
+
+    /// SHA-256 of all values, in the order they were pushed.
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
     }
 
     /// Appends segment `i` to `out`.
     pub fn read(&self, i: usize, out: &mut Vec<f32>) -> Result<()> {
         let n = self.segment_len;
-        match &self.spill {
-            None => out.extend_from_slice(&self.memory[i * n..(i + 1) * n]),
-            Some(spill) => {
-                if spill.writer.is_some() {
-                    return Err(sealed());
-                }
+        match &self.data {
+            Stored::Memory(memory) => out.extend_from_slice(&memory[i * n..(i + 1) * n]),
+            Stored::File(file) => {
                 let mut bytes = vec![0u8; n * 4];
-                let mut file = spill
-                    .reader
+                let mut file = file
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 file.seek(SeekFrom::Start((i * n * 4) as u64))
@@ -129,19 +156,6 @@ impl SegmentStore {
         self.read(i, out)?;
         Ok(normalizer.apply_slice(&mut out[start..])?)
     }
-
-    fn start_spill(&mut self) -> Result<()> {
-        let file = tempfile::tempfile().map_err(spill_error)?;
-        let reader = file.try_clone().map_err(spill_error)?;
-        let mut writer = BufWriter::with_capacity(1 << 20, file);
-        write_floats(&mut writer, &self.memory)?;
-        self.memory = Vec::new();
-        self.spill = Some(Spill {
-            writer: Some(writer),
-            reader: Mutex::new(reader),
-        });
-        Ok(())
-    }
 }
 
 fn write_floats(writer: &mut impl Write, values: &[f32]) -> Result<()> {
@@ -159,12 +173,6 @@ fn spill_error(source: std::io::Error) -> Error {
     }
 }
 
-fn sealed() -> Error {
-    Error::Backend {
-        reason: "internal: the segment store was read before being sealed".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,15 +180,16 @@ mod tests {
     #[test]
     fn spills_past_the_limit_and_reads_back_exactly() {
         // Limit of 3 segments of 4 values: the 4th push moves everything to the file.
-        let mut store = SegmentStore::new(4, 3 * 4 * 4);
+        let mut writer = SegmentWriter::new(4, 3 * 4 * 4);
         let segments: Vec<Vec<f32>> = (0..10)
             .map(|i| (0..4).map(|j| (i * 4 + j) as f32 * 0.5 - 3.0).collect())
             .collect();
         for (i, s) in segments.iter().enumerate() {
-            store.push(s).unwrap();
-            assert_eq!(store.spilled(), i >= 3, "after segment {i}");
+            writer.push(s).unwrap();
+            assert_eq!(writer.spilled(), i >= 3, "after segment {i}");
         }
-        store.seal().unwrap();
+        let store = writer.seal().unwrap();
+        assert!(store.spilled());
         assert_eq!(store.len(), 10);
         for i in [9, 0, 4, 3, 7] {
             let mut out = vec![42.0];
@@ -192,9 +201,9 @@ mod tests {
 
     #[test]
     fn below_the_limit_stays_in_memory() {
-        let mut store = SegmentStore::new(2, 1 << 20);
-        store.push(&[1.0, 2.0]).unwrap();
-        store.seal().unwrap();
+        let mut writer = SegmentWriter::new(2, 1 << 20);
+        writer.push(&[1.0, 2.0]).unwrap();
+        let store = writer.seal().unwrap();
         assert!(!store.spilled());
         let mut out = Vec::new();
         store.read(0, &mut out).unwrap();

@@ -147,7 +147,7 @@ impl MelExtractor {
         let mut data = crate::buffer::zeros(n_mels * plan.n_frames);
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
+            // SAFETY: `frames_avx2` needs AVX2, and the CPU has it (checked just above).
             unsafe { self.frames_avx2(y, &plan, to_db, &mut data) }?;
             return Ok(LogMel::from_parts(n_mels, plan.n_frames, data));
         }
@@ -156,6 +156,10 @@ impl MelExtractor {
     }
 
     /// [`Self::frames`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 (check with `is_x86_feature_detected!("avx2")`): this code
+    /// may use AVX2 instructions, which fault on a CPU without them.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn frames_avx2(

@@ -209,12 +209,21 @@ impl Packed {
     }
 }
 
+// The layout `as_f32_mut` relies on, checked at compile time.
+const _: () = assert!(
+    std::mem::size_of::<Complex<f32>>() == 2 * std::mem::size_of::<f32>()
+        && std::mem::align_of::<Complex<f32>>() == std::mem::align_of::<f32>()
+);
+
 /// Views complex samples as their interleaved re/im f32 values.
 fn as_f32_mut(buf: &mut [Complex<f32>]) -> &mut [f32] {
-    // SAFETY: `Complex<f32>` is `#[repr(C)] { re: f32, im: f32 }` (num-complex guarantees it),
-    // so a slice of n complex values is a valid, aligned slice of 2n f32 with the same
-    // lifetime and exclusive borrow.
-    unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<f32>(), buf.len() * 2) }
+    // The f32 count from the byte size of the slice: no multiplication that could wrap.
+    let len = std::mem::size_of_val(buf) / std::mem::size_of::<f32>();
+    // SAFETY: `Complex<f32>` is `#[repr(C)] { re: f32, im: f32 }` (num-complex guarantees it;
+    // size and alignment are asserted above), so the `size_of_val(buf)` bytes of `buf` are
+    // exactly `len` valid, aligned f32 values; the result has `buf`'s lifetime and exclusive
+    // borrow, so nothing else can access the values while it lives.
+    unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<f32>(), len) }
 }
 
 #[cfg(test)]

@@ -228,6 +228,9 @@ fn progress_reporter() -> impl FnMut(&TrainEvent) + Send + 'static {
         TrainEvent::EarlyStop { epoch, best_epoch } => {
             eprintln!("early stop after epoch {epoch}: keeping epoch {best_epoch}");
         }
+        TrainEvent::EngineFallback(reason) => {
+            eprintln!("note: training runs on burn's kernels, not sonotag's CPU engine: {reason}");
+        }
         _ => {}
     }
 }

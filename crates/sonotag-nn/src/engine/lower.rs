@@ -18,7 +18,7 @@ use crate::error::NnError;
 /// results are the same up to float rounding, only slower (see docs/benchmarks.md). Reported by
 /// [`crate::TrainPass::fallback`] and [`crate::fused::FusedCnn::fallback`], so a caller can tell
 /// its users why a run is slow.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[non_exhaustive]
 pub enum EngineFallback {
     /// The engine computes on host memory; this device is not a CPU backend (flex, ndarray).
@@ -73,6 +73,10 @@ pub enum EngineFallback {
         /// What was not f32.
         what: String,
     },
+    /// Batch norm could not be folded into the convolutions for inference (a convolution
+    /// [`crate::fused::FusedCnn::new`] refuses), so the unfolded network runs on burn's kernels.
+    #[error("batch norm could not be folded into the convolutions (an unsupported convolution)")]
+    NotFoldable,
     /// The caller switched the engine off ([`crate::fused::FusedCnn::without_host_engine`]).
     #[error("the engine was switched off by the caller")]
     Disabled,

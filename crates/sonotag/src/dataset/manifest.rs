@@ -24,6 +24,7 @@ use super::DatasetError;
 
 /// One row of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ManifestEntry {
     /// The audio file, resolved against the manifest's folder.
     pub path: PathBuf,
@@ -35,6 +36,7 @@ pub struct ManifestEntry {
 
 /// A parsed manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Manifest {
     /// Where the manifest was read from (used in error messages).
     pub source: PathBuf,

@@ -101,6 +101,7 @@ pub struct Clip {
 
 /// What went wrong while reading a dataset.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DatasetError {
     /// A file or folder could not be read.
     #[error("{path}: {source}")]

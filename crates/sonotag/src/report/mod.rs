@@ -34,7 +34,6 @@
 //! # Ok::<(), sonotag::report::ReportError>(())
 //! ```
 
-mod atomic;
 mod curves;
 mod font;
 mod plot_curves;
@@ -46,10 +45,11 @@ use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use serde::Serialize;
 
+use crate::Evaluation;
+use crate::atomic::PendingFile;
 use crate::metrics::{
-    Binning, MetricsError, MetricsReport, ReportOptions, ScoreMatrix, TargetMatrix, metrics_report,
+    Binning, MetricsError, ReportOptions, ScoreMatrix, TargetMatrix, metrics_report,
     reliability_curve,
 };
 
@@ -85,15 +85,10 @@ pub struct ReportInput<'a> {
     pub n_samples: usize,
 }
 
-/// Metrics of the same predictions before and after calibration; serialises to the content of
+/// Metrics of the same predictions before and after calibration: the [`Evaluation`] that
+/// [`Tagger::evaluate`](crate::Tagger::evaluate) returns. It serialises to the content of
 /// `metrics.json`: `{"raw": {..}, "calibrated": {..}}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EvaluationSummary {
-    /// Metrics of the uncalibrated probabilities.
-    pub raw: MetricsReport,
-    /// Metrics of the calibrated probabilities.
-    pub calibrated: MetricsReport,
-}
+pub type EvaluationSummary = Evaluation;
 
 /// Why a report could not be computed or written.
 #[derive(Debug, thiserror::Error)]
@@ -203,7 +198,7 @@ pub fn evaluation_summary(
         let t = TargetMatrix::new(input.targets, n, l).map_err(err)?;
         metrics_report(&s, &t, input.labels, options).map_err(err)
     };
-    Ok(EvaluationSummary {
+    Ok(Evaluation {
         raw: report("raw", input.scores_raw)?,
         calibrated: report("calibrated", input.scores_calibrated)?,
     })
@@ -235,14 +230,27 @@ pub fn write_report_folder(
         path: metrics_path.clone(),
         source,
     })?;
-    atomic::write_bytes(&metrics_path, &json)?;
+    write_file(&metrics_path, &json)?;
 
-    let metrics_err = |which| {
-        move |source| ReportError::Metrics {
-            which,
-            source: Box::new(source),
-        }
-    };
+    render_curves(dir, input, &summary)?;
+    render_reliability(dir, input, &summary, options)?;
+    Ok(summary)
+}
+
+/// A metrics failure while drawing, of the `raw` or `calibrated` scores.
+fn metrics_err(which: &'static str) -> impl Fn(MetricsError) -> ReportError {
+    move |source| ReportError::Metrics {
+        which,
+        source: Box::new(source),
+    }
+}
+
+/// Draws the ROC and precision-recall curves of the calibrated scores.
+fn render_curves(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    summary: &EvaluationSummary,
+) -> Result<(), ReportError> {
     let roc = curves::roc_curves(input, &summary.calibrated).map_err(metrics_err("calibrated"))?;
     let roc_fig = CurveFigure {
         title: "ROC curves (calibrated scores)",
@@ -276,8 +284,16 @@ pub fn write_report_folder(
         )],
         chance_diagonal: false,
     };
-    render(dir, "pr_curves", &Figure::Curves(&pr_fig))?;
+    render(dir, "pr_curves", &Figure::Curves(&pr_fig))
+}
 
+/// Draws the reliability diagram of the raw and calibrated scores.
+fn render_reliability(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    summary: &EvaluationSummary,
+    options: &ReportOptions,
+) -> Result<(), ReportError> {
     let binning = Binning::EqualWidth(options.bins);
     let raw_bins =
         reliability_curve(input.scores_raw, input.targets, binning).map_err(metrics_err("raw"))?;
@@ -299,8 +315,7 @@ pub fn write_report_folder(
             input.targets.len()
         ),
     };
-    render(dir, "reliability", &Figure::Reliability(&rel_fig))?;
-    Ok(summary)
+    render(dir, "reliability", &Figure::Reliability(&rel_fig))
 }
 
 fn validate(input: &ReportInput<'_>, options: &ReportOptions) -> Result<(), ReportError> {
@@ -380,21 +395,35 @@ fn render(dir: &Path, stem: &str, fig: &Figure<'_>) -> Result<(), ReportError> {
             .and_then(|()| root.present())
             .map_err(|e| plot_err(&svg_path)(&e))?;
     }
-    atomic::write_bytes(&svg_path, svg.as_bytes())?;
+    write_file(&svg_path, svg.as_bytes())?;
 
     let png_path = dir.join(format!("{stem}.png"));
-    let tmp = atomic::temp_path_for(&png_path, "png");
+    // The PNG encoder writes to a path and picks the format from its extension.
+    let pending = PendingFile::new(&png_path, ".png").map_err(|e| write_error(&png_path, e))?;
     let drawn = {
-        let root = BitMapBackend::new(&tmp, style::FIGURE).into_drawing_area();
+        let root = BitMapBackend::new(pending.path(), style::FIGURE).into_drawing_area();
         fig.draw(&root).and_then(|()| root.present())
-        // `root` is dropped here, before the temporary file is committed or discarded.
+        // `root` is dropped here, before the temporary file is committed or removed.
     };
-    match drawn {
-        Ok(()) => atomic::commit(&tmp, &png_path),
-        Err(e) => {
-            atomic::discard(&tmp);
-            Err(plot_err(&png_path)(&e))
-        }
+    // On failure `pending` is dropped, which removes the temporary file.
+    drawn.map_err(|e| plot_err(&png_path)(&e))?;
+    pending.commit().map_err(|e| write_error(&png_path, e))
+}
+
+/// Writes `bytes` to `dest` through the crate's atomic writer.
+fn write_file(dest: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    crate::atomic::write_file(dest, bytes).map_err(|e| write_error(dest, e))
+}
+
+/// A failed atomic write as a report error naming the destination file.
+fn write_error(dest: &Path, error: crate::Error) -> ReportError {
+    let source = match error {
+        crate::Error::Io { source, .. } => source,
+        other => std::io::Error::other(other.to_string()),
+    };
+    ReportError::Write {
+        path: dest.to_path_buf(),
+        source,
     }
 }
 

@@ -474,3 +474,12 @@ fn unwritable_folder_names_the_path() {
     assert!(matches!(e, ReportError::CreateDir { .. }), "{e}");
     assert!(e.to_string().contains("file-not-folder"), "{e}");
 }
+
+#[test]
+fn a_failed_write_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("missing-folder").join("a.json");
+    let err = super::write_file(&dest, b"x").unwrap_err();
+    assert!(matches!(err, ReportError::Write { .. }), "{err:?}");
+    assert!(err.to_string().contains("a.json"), "{err}");
+}
