@@ -552,3 +552,41 @@ fn concurrent_runs_match_single_runs() {
         "the two runs differ, so a mix-up would show"
     );
 }
+
+#[test]
+fn a_run_the_cpu_engine_cannot_take_says_why() {
+    // GELU is not implemented by the CPU engine: burn's kernels train and predict, and the
+    // reason reaches the caller as one event, a report field and a tagger accessor.
+    let train = data(24, 8);
+    let gelu = CnnConfig::new(vec![4], SYNTHETIC_LABELS.len()).with_block(
+        sonotag::nn::ConvBlockSpec::new().with_activation(sonotag::nn::Activation::Gelu),
+    );
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let (tagger, report) = small_builder()
+        .model(ModelSpec::Custom(gelu))
+        .epochs(1)
+        .on_event(move |e| {
+            if let TrainEvent::EngineFallback(reason) = e {
+                seen.lock().unwrap().push(reason.clone());
+            }
+        })
+        .train(&train)
+        .unwrap();
+    let reasons = events.lock().unwrap().clone();
+    assert_eq!(reasons.len(), 1, "reported once per run: {reasons:?}");
+    assert!(matches!(
+        reasons[0],
+        sonotag::nn::EngineFallback::Activation { block: 0, .. }
+    ));
+    assert_eq!(report.engine_fallback.as_ref(), Some(&reasons[0]));
+    assert!(matches!(
+        tagger.engine_fallback(),
+        Some(sonotag::nn::EngineFallback::Activation { block: 0, .. })
+    ));
+
+    // A network the engine takes reports nothing.
+    let (tagger, report) = small_builder().epochs(1).train(&train).unwrap();
+    assert_eq!(report.engine_fallback, None);
+    assert_eq!(tagger.engine_fallback(), None);
+}
