@@ -9,14 +9,14 @@
 //!          └──────────► EngineFallback: why burn's kernels run it instead (never silent)
 //! ```
 //!
-//! - [`lower`] turns burn modules into an engine plan, or a typed [`EngineFallback`]; it is the
+//! - `lower` turns burn modules into an engine plan, or a typed [`EngineFallback`]; it is the
 //!   only file here that reads burn modules, and the one place that decides what the engine
 //!   supports.
-//! - [`infer`]: folded inference (strided GEMMs over padded rows, a direct kernel for 1-channel
+//! - `infer`: folded inference (strided GEMMs over padded rows, a direct kernel for 1-channel
 //!   input, Winograd F(2x2, 3x3)); its buffers belong to the network, so to the model.
-//! - [`train`]: training forward with batch statistics and the backward pass; its large buffers
+//! - `train`: training forward with batch statistics and the backward pass; its large buffers
 //!   come from a [`TrainWorkspace`] that the training run owns.
-//! - [`kernels`], [`winograd`]: the GEMM wrapper, activations, layout conversions and im2col
+//! - `kernels`, `winograd`: the GEMM wrapper, activations, layout conversions and im2col
 //!   shared by both.
 //!
 //! Nothing here is process-global: no pools in statics, no thread-local scratch. Shape and
