@@ -16,7 +16,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Tensor};
 use criterion::{Criterion, criterion_group, criterion_main};
 use sonotag_nn::fused::FusedCnn;
-use sonotag_nn::{BackendKind, Cnn, MultiLabel, MultiLabelTargets, Preset, Task};
+use sonotag_nn::{BackendKind, Cnn, MultiLabel, MultiLabelTargets, Preset, Task, TrainWorkspace};
 
 const INPUT: [usize; 4] = [32, 1, 64, 101];
 
@@ -53,13 +53,15 @@ fn bench_backend(c: &mut Criterion, kind: BackendKind) {
             net = Some(optim.step(1e-3, model, grads));
         })
     });
-    // The Tagger's path: `forward_train` (the NHWC training engine on a CPU).
+    // The Tagger's path: `forward_train_with` (the NHWC training engine on a CPU) with one
+    // workspace for the run, as the Tagger's training loop keeps one.
     let mut seed = 0;
+    let workspace = TrainWorkspace::new();
     group.bench_function("train_step_engine_b32", |b| {
         b.iter(|| {
             let model = net.take().expect("model present between steps");
             seed += 1;
-            let (logits, pass) = model.forward_train(x.clone(), seed);
+            let (logits, pass) = model.forward_train_with(x.clone(), seed, &workspace);
             let loss = task.loss(logits, &y).expect("shapes");
             let grads = pass.gradients(loss.backward(), &model).expect("f32");
             net = Some(optim.step(1e-3, model, grads));

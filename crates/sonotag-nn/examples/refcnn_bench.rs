@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Prints one JSON line with `train_samples_per_s` and `infer_samples_per_s`: the paths the
-//! `Tagger` uses (training through `Cnn::forward_train`, which runs the blocks on sonotag's NHWC
+//! `Tagger` uses (training through `Cnn::forward_train_with`, which runs the blocks on sonotag's NHWC
 //! engine on a CPU; inference through the batch-norm-folded `FusedCnn`). Also burn's own paths
 //! (`train_burn_samples_per_s`: `forward` + burn autodiff; `infer_plain_samples_per_s`: eval-mode
 //! `forward`) and every repetition, and `train_phase_ms`: milliseconds per step of the engine
@@ -20,7 +20,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Tensor};
 use sonotag_nn::fused::FusedCnn;
-use sonotag_nn::{BackendKind, Cnn, MultiLabel, MultiLabelTargets, Preset, Task};
+use sonotag_nn::{BackendKind, Cnn, MultiLabel, MultiLabelTargets, Preset, Task, TrainWorkspace};
 
 const BATCH: usize = 32;
 const N_LABELS: usize = 70;
@@ -119,11 +119,14 @@ fn train_rep(device: &Device, args: &Args, engine: bool) -> (f64, Phases) {
     ));
     let mut seed = 0;
     let mut phases = Phases::default();
+    // One workspace for the run, as the Tagger's training loop keeps one: the engine reuses
+    // its large buffers from step to step.
+    let workspace = TrainWorkspace::new();
     let mut step = |net: Cnn, phases: &mut Phases| {
         let grads = if engine {
             seed += 1;
             let t0 = Instant::now();
-            let (logits, pass) = net.forward_train(x.clone(), seed);
+            let (logits, pass) = net.forward_train_with(x.clone(), seed, &workspace);
             let t1 = Instant::now();
             let loss = task.loss(logits, &y).expect("shapes match");
             let head = loss.backward();
