@@ -8,8 +8,10 @@
 
 use burn::nn::Dropout;
 use burn::tensor::{Tensor, TensorData};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+use crate::engine::kernels::dropout_mask;
 
 /// The source of dropout masks for one forward pass.
 pub(crate) enum Masks {
@@ -42,18 +44,8 @@ impl Masks {
         if !dropout.training.is_enabled() || !input.device().is_autodiff() || dropout.prob == 0.0 {
             return input;
         }
-        let keep = 1.0 - dropout.prob;
-        let scale = (1.0 / keep) as f32;
         let shape = input.shape();
-        let mask: Vec<f32> = (0..shape.num_elements())
-            .map(|_| {
-                if rng.random::<f64>() < keep {
-                    scale
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let mask = dropout_mask(rng.as_mut(), shape.num_elements(), dropout.prob);
         let mask = Tensor::<D>::from_data(TensorData::new(mask, shape), &input.device());
         input * mask
     }

@@ -98,35 +98,37 @@ fn learns_the_synthetic_task_and_calibrates() {
     assert!(prediction.clip.iter().all(|p| (0.0..=1.0).contains(p)));
 }
 
+/// Trains `network` for 2 epochs with `seed`; returns the epochs' training losses and the clip
+/// probabilities of the first training clip.
+fn losses_and_probe(train: &Dataset, network: CnnConfig, seed: u64) -> (Vec<f64>, Vec<f32>) {
+    let (tagger, report) = small_builder()
+        .model(ModelSpec::Custom(network))
+        .epochs(2)
+        .seed(seed)
+        .train(train)
+        .unwrap();
+    let losses = report
+        .summary
+        .history
+        .iter()
+        .map(|m| m.train_loss)
+        .collect();
+    let probe = tagger
+        .predict_samples(&train.clips[0].samples, 16_000)
+        .unwrap();
+    (losses, probe.clip)
+}
+
 #[test]
 fn seeded_training_is_reproducible_bit_for_bit() {
     let train = data(60, 5);
-    let run = |seed: u64| {
-        // Dropout draws from burn's random source during training: it must be seeded too.
-        let network = CnnConfig::new(vec![8, 16], SYNTHETIC_LABELS.len()).with_head(
-            HeadConfig::new()
-                .with_pool(HeadPool::MeanMaxTime)
-                .with_dropout(0.3),
-        );
-        let (tagger, report) = small_builder()
-            .model(ModelSpec::Custom(network))
-            .epochs(2)
-            .seed(seed)
-            .train(&train)
-            .unwrap();
-        let p = tagger
-            .predict_samples(&train.clips[0].samples, 16_000)
-            .unwrap();
-        (
-            report
-                .summary
-                .history
-                .iter()
-                .map(|m| m.train_loss)
-                .collect::<Vec<_>>(),
-            p.clip,
-        )
-    };
+    // Dropout is drawn during training: it must be seeded too.
+    let network = CnnConfig::new(vec![8, 16], SYNTHETIC_LABELS.len()).with_head(
+        HeadConfig::new()
+            .with_pool(HeadPool::MeanMaxTime)
+            .with_dropout(0.3),
+    );
+    let run = |seed: u64| losses_and_probe(&train, network.clone(), seed);
     let first = run(3);
     assert_eq!(first, run(3));
     // The seed matters: another one gives another run.
@@ -513,32 +515,14 @@ fn concurrent_runs_match_single_runs() {
     // the bits of its run alone. Dropout in the blocks and the head exercises the step-owned
     // mask generators on the engine and on burn's kernels.
     let train = data(48, 6);
-    let run = |seed: u64| {
-        let network = CnnConfig::new(vec![8, 16], SYNTHETIC_LABELS.len())
-            .with_block(sonotag::nn::ConvBlockSpec::new().with_dropout(0.2))
-            .with_head(
-                HeadConfig::new()
-                    .with_pool(HeadPool::MeanMaxTime)
-                    .with_dropout(0.3),
-            );
-        let (tagger, report) = small_builder()
-            .model(ModelSpec::Custom(network))
-            .epochs(2)
-            .seed(seed)
-            .train(&train)
-            .unwrap();
-        let losses: Vec<f64> = report
-            .summary
-            .history
-            .iter()
-            .map(|m| m.train_loss)
-            .collect();
-        let clip = tagger
-            .predict_samples(&train.clips[0].samples, 16_000)
-            .unwrap()
-            .clip;
-        (losses, clip)
-    };
+    let network = CnnConfig::new(vec![8, 16], SYNTHETIC_LABELS.len())
+        .with_block(sonotag::nn::ConvBlockSpec::new().with_dropout(0.2))
+        .with_head(
+            HeadConfig::new()
+                .with_pool(HeadPool::MeanMaxTime)
+                .with_dropout(0.3),
+        );
+    let run = |seed: u64| losses_and_probe(&train, network.clone(), seed);
     let alone = [run(3), run(4)];
     let together = std::thread::scope(|s| {
         let a = s.spawn(|| run(3));

@@ -40,6 +40,23 @@ macro_rules! with_activation {
 }
 pub(crate) use with_activation;
 
+/// Dropout multipliers for `n` values: `1 / keep` with probability `keep = 1 - prob`, else 0,
+/// one uniform draw from `rng` per value in order. The one definition of a dropout mask, for the
+/// engine and for burn's kernels (`crate::dropout`), so both draw alike from a step's seed.
+pub(crate) fn dropout_mask(rng: &mut impl rand::Rng, n: usize, prob: f64) -> Vec<f32> {
+    let keep = 1.0 - prob;
+    let scale = (1.0 / keep) as f32;
+    (0..n)
+        .map(|_| {
+            if rng.random::<f64>() < keep {
+                scale
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
 /// Bytes of im2col scratch per tile: small enough to stay in a core's L2 cache.
 const TILE_BYTES: usize = 256 * 1024;
 

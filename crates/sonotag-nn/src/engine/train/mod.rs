@@ -11,14 +11,14 @@
 //! Work is split over examples in fixed groups and partial sums are added in a fixed order, so
 //! results do not depend on the number of threads or their timing.
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::activation::Activation;
 use crate::block::Pool;
 use crate::engine::kernels::{
-    Strided, conv_gemm, im2col, matmul, tile_pixels, with_activation, with_avx2,
+    Strided, conv_gemm, dropout_mask, im2col, matmul, tile_pixels, with_activation, with_avx2,
 };
 
 mod buffers;
@@ -174,17 +174,7 @@ impl TrainNet {
             hh = ph;
             ww = pw;
             let dropout = (block.dropout > 0.0).then(|| {
-                let keep = 1.0 - block.dropout;
-                let scale = (1.0 / keep) as f32;
-                let mask: Vec<f32> = (0..cur.len())
-                    .map(|_| {
-                        if rng.random::<f64>() < keep {
-                            scale
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
+                let mask = dropout_mask(&mut rng, cur.len(), block.dropout);
                 cur.iter_mut().zip(&mask).for_each(|(v, m)| *v *= m);
                 mask
             });
