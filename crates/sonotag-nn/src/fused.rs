@@ -166,7 +166,10 @@ impl FusedCnn {
     }
 
     /// `[B, C, F, T]` input to `[B, n_outputs]` logits (inference: no dropout, no gradients).
-    /// The input shape must fit the configuration (see [`FusedCnn::try_forward`]).
+    /// The input shape must fit the configuration (see [`FusedCnn::try_forward`]). Where
+    /// [`FusedCnn::fallback`] is `None` the CPU engine runs the blocks, unless this input is on
+    /// another device or not `f32`: that one call then runs on burn's kernels (same results up
+    /// to float rounding).
     pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
         if let Ok(host) = &self.host
             && is_host_cpu(&input.device())
