@@ -164,7 +164,15 @@ impl CnnConfig {
         match (self.head.pool, self.input_hw) {
             (HeadPool::Flatten, Some([f, t])) => {
                 let [_, c, f, t] = self.feature_shape([1, self.in_channels, f, t])?;
-                Ok(HeadPool::Flatten.pooled_width([c, f, t]))
+                // Checked: `input_hw` may come from a file.
+                c.checked_mul(f)
+                    .and_then(|cf| cf.checked_mul(t))
+                    .ok_or_else(|| {
+                        NnError::config(
+                            "input_hw",
+                            format!("{c} x {f} x {t} flattened features overflow"),
+                        )
+                    })
             }
             (pool, _) => Ok(pool.pooled_width([c, 1, 1])),
         }

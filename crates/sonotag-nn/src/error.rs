@@ -16,6 +16,20 @@ pub enum NnError {
         /// What is wrong with it, in plain words.
         reason: String,
     },
+    /// A size in a configuration from outside exceeds its [`crate::NetLimits`] bound.
+    #[error(
+        "invalid configuration: field `{field}` is {value}, above the limit of {limit} ({name})"
+    )]
+    Limit {
+        /// Dotted path of the field, e.g. `widths[2]`, or `model` for the parameter count.
+        field: String,
+        /// The value found.
+        value: u64,
+        /// The largest value allowed.
+        limit: u64,
+        /// The limit's name, e.g. `NetLimits::max_width`.
+        name: String,
+    },
     /// An input tensor does not have the layout the network expects.
     #[error("input shape {got:?} does not fit: {reason}")]
     InputShape {

@@ -19,8 +19,11 @@ use sha2::{Digest, Sha256};
 use sonotag_nn::Cnn;
 
 use crate::atomic;
-use crate::digest::{hex, sha256_hex};
+use crate::bounded::{self, ReadFault, SizeBound};
+use crate::digest::{self, hex, sha256_hex};
 use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::persist;
 use crate::train::EpochMetrics;
 
 const CHECKPOINT_FILE: &str = "checkpoint.json";
@@ -33,6 +36,10 @@ pub(crate) struct CheckpointSpec {
     pub resume: bool,
     /// SHA-256 (hex) of everything that must match for a resume to be exact.
     pub fingerprint: String,
+    /// The run's number of epochs: a checkpoint cannot be past it.
+    pub epochs: usize,
+    /// The largest `checkpoint.json` read ([`Limits::max_card_bytes`]).
+    pub max_card_bytes: u64,
 }
 
 /// What `checkpoint.json` records.
@@ -108,18 +115,46 @@ pub(crate) fn save(spec: &CheckpointSpec, state: State<'_>) -> Result<()> {
     };
     let json = serde_json::to_vec_pretty(&card)
         .map_err(|e| checkpoint_error(dir, format!("cannot serialise: {e}")))?;
-    atomic::write_file(&dir.join(CHECKPOINT_FILE), &json)?;
-    // Only now are the previous epoch's files unreferenced.
+    let card_path = dir.join(CHECKPOINT_FILE);
+    // The files the card being replaced names: the only ones this save may remove.
+    let replaced = previous_files(&card_path);
+    atomic::write_file(&card_path, &json)?;
+    // Only now are the previous epoch's files unreferenced. Nothing else in the folder is
+    // touched (a saved model, another writer's temporary files).
     let keep = [&card.model.file, &card.optimizer.file, &card.best.file];
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".bpk") && !keep.iter().any(|k| **k == name) {
-                let _ = std::fs::remove_file(entry.path());
-            }
+    for old in replaced {
+        if !keep.contains(&&old) {
+            let _ = std::fs::remove_file(dir.join(old));
         }
     }
     Ok(())
+}
+
+/// The files named by the checkpoint card at `card_path` that have the form this module writes
+/// (`model|optimizer|best-<hash>-<nonce>.bpk`): a planted card cannot make a save delete
+/// anything else.
+fn previous_files(card_path: &Path) -> Vec<String> {
+    let Ok(bytes) = bounded::read(
+        card_path,
+        SizeBound::AtMost(Limits::default().max_card_bytes),
+    ) else {
+        return Vec::new();
+    };
+    let Ok(card) = serde_json::from_slice::<CheckpointCard>(&bytes) else {
+        return Vec::new();
+    };
+    [card.model, card.optimizer, card.best]
+        .into_iter()
+        .map(|f| f.file)
+        .filter(|name| is_blob_name(name))
+        .collect()
+}
+
+/// Whether `name` is a file name [`write_blob`] gives.
+fn is_blob_name(name: &str) -> bool {
+    ["model", "optimizer", "best"]
+        .iter()
+        .any(|stem| digest::is_blob_name(name, stem))
 }
 
 /// Reads the checkpoint in `spec.dir`: `None` when there is none; an error when it exists but
@@ -132,10 +167,10 @@ pub(crate) fn load(
 ) -> Result<Option<Restored>> {
     let dir = &spec.dir;
     let card_path = dir.join(CHECKPOINT_FILE);
-    let text = match std::fs::read(&card_path) {
+    let text = match bounded::read(&card_path, SizeBound::AtMost(spec.max_card_bytes)) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(&card_path)(e)),
+        Err(ReadFault::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(checkpoint_error(&card_path, e.to_string())),
     };
     let card: CheckpointCard = serde_json::from_slice(&text)
         .map_err(|e| checkpoint_error(&card_path, format!("invalid JSON: {e}")))?;
@@ -155,10 +190,19 @@ pub(crate) fn load(
              that run (use another checkpoint folder, or delete this one to start afresh)",
         ));
     }
-    let model = load_model(dir, &card.model, template, device)?;
-    let best = load_model(dir, &card.best, template, device)?.valid();
+    check_progress(&card, spec.epochs).map_err(|reason| checkpoint_error(&card_path, reason))?;
+    let params = template.config.param_count()?;
+    let (_, model_max) = persist::weights_size_range(params);
+    // AdamW keeps two moments per value, plus a step count and a header per tensor.
+    let optimizer_max = model_max.saturating_mul(3);
+    let model = load_model(dir, &card.model, model_max, template, device)?;
+    let best = load_model(dir, &card.best, model_max, template, device)?.valid();
     let optimizer = optimizer
-        .from_bytes(Bytes::from_bytes_vec(read_blob(dir, &card.optimizer)?))
+        .from_bytes(Bytes::from_bytes_vec(read_blob(
+            dir,
+            &card.optimizer,
+            optimizer_max,
+        )?))
         .map_err(|e| checkpoint_error(dir, format!("unreadable optimiser state: {e:?}")))?;
     Ok(Some(Restored {
         epoch: card.epoch,
@@ -168,6 +212,33 @@ pub(crate) fn load(
         optimizer,
         best: (card.best_score, card.best_epoch, best),
     }))
+}
+
+/// The card's counters agree with each other and with a run of `epochs` epochs.
+fn check_progress(card: &CheckpointCard, epochs: usize) -> std::result::Result<(), String> {
+    if card.epoch == 0 || card.epoch > epochs {
+        return Err(format!(
+            "`epoch` is {}, outside this run's epochs 1 to {epochs}",
+            card.epoch
+        ));
+    }
+    if card.history.len() != card.epoch {
+        return Err(format!(
+            "`history` has {} epochs, `epoch` says {}",
+            card.history.len(),
+            card.epoch
+        ));
+    }
+    if card.best_epoch == 0 || card.best_epoch > card.epoch {
+        return Err(format!(
+            "`best_epoch` is {}, outside the completed epochs 1 to {}",
+            card.best_epoch, card.epoch
+        ));
+    }
+    if card.best_score.is_nan() {
+        return Err("`best_score` is NaN".into());
+    }
+    Ok(())
 }
 
 /// SHA-256 (hex) over the parts of a run that must match for a resume.
@@ -189,9 +260,15 @@ fn model_bytes(model: &Cnn, dir: &Path) -> Result<Vec<u8>> {
         .map_err(|e| checkpoint_error(dir, format!("cannot serialise the model: {e:?}")))
 }
 
-fn load_model(dir: &Path, file: &FileRef, template: &Cnn, device: &Device) -> Result<Cnn> {
+fn load_model(
+    dir: &Path,
+    file: &FileRef,
+    max_bytes: u64,
+    template: &Cnn,
+    device: &Device,
+) -> Result<Cnn> {
     let path = dir.join(&file.file);
-    let bytes = read_blob(dir, file)?;
+    let bytes = read_blob(dir, file, max_bytes)?;
     let record = burn::store::ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| checkpoint_error(&path, format!("unreadable weights: {e:?}")))?;
     template
@@ -203,20 +280,23 @@ fn load_model(dir: &Path, file: &FileRef, template: &Cnn, device: &Device) -> Re
 
 fn write_blob(dir: &Path, stem: &str, bytes: &[u8]) -> Result<FileRef> {
     let sha256 = sha256_hex(bytes);
-    let file = format!("{stem}-{}.bpk", &sha256[..16]);
+    let file = digest::blob_name(stem, &sha256);
     atomic::write_file(&dir.join(&file), bytes)?;
     Ok(FileRef { file, sha256 })
 }
 
-fn read_blob(dir: &Path, file: &FileRef) -> Result<Vec<u8>> {
-    if file.file.contains(['/', '\\']) || file.file.starts_with('.') {
+/// Reads a file the card names: a name of the form [`write_blob`] gives, a regular file of at
+/// most `max_bytes` (what the network's size allows), matching its SHA-256.
+fn read_blob(dir: &Path, file: &FileRef, max_bytes: u64) -> Result<Vec<u8>> {
+    if !is_blob_name(&file.file) {
         return Err(checkpoint_error(
-            dir,
-            format!("`{}` is not a plain file name", file.file),
+            &dir.join(CHECKPOINT_FILE),
+            format!("`{}` is not a checkpoint file name", file.file),
         ));
     }
     let path = dir.join(&file.file);
-    let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
+    let bytes = bounded::read(&path, SizeBound::AtMost(max_bytes))
+        .map_err(|e| checkpoint_error(&path, format!("the file {e}")))?;
     if sha256_hex(&bytes) != file.sha256 {
         return Err(checkpoint_error(
             &path,

@@ -41,6 +41,19 @@ pub enum Error {
     /// The network could not be built or run.
     #[error(transparent)]
     Nn(#[from] sonotag_nn::NnError),
+    /// A number from outside (a setting, a model card, a checkpoint, a flag) is above its
+    /// [`Limits`](crate::Limits) bound.
+    #[error("`{field}` is {value}, above the limit of {limit} ({name})")]
+    Limit {
+        /// The field, e.g. `labels`, `batch_size`, `model.widths[0]`.
+        field: String,
+        /// The value found.
+        value: u64,
+        /// The largest value allowed.
+        limit: u64,
+        /// The [`Limits`](crate::Limits) field that sets it, e.g. `Limits::max_labels`.
+        name: String,
+    },
     /// A configuration value is invalid.
     #[error("invalid configuration: `{field}` {reason}")]
     Config {
@@ -150,6 +163,9 @@ pub enum ModelFault {
     ShapeMismatch,
     /// The model could not be serialised while saving.
     Serialise,
+    /// A number in `sonotag.json` (labels, network sizes) or the file's own size is above its
+    /// [`Limits`](crate::Limits) bound.
+    OverLimit,
 }
 
 impl Error {

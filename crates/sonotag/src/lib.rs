@@ -23,6 +23,7 @@ pub use sonotag_nn as nn;
 
 mod atomic;
 pub mod backend;
+mod bounded;
 mod cache;
 mod checkpoint;
 mod config;
@@ -30,6 +31,7 @@ pub mod dataset;
 mod digest;
 mod error;
 mod infer;
+mod limits;
 mod link;
 // Hidden, not API: the model directory format is documented on `Tagger::save`. The module stays
 // reachable only for `persist::weights_path`, which the facade's integration tests use to
@@ -49,5 +51,6 @@ pub use config::{
     Schedule, TaskKind, TrainConfig,
 };
 pub use error::{Error, ModelFault, Result};
+pub use limits::Limits;
 pub use tagger::{Evaluation, Prediction, PredictionRow, SegmentPrediction, Tagger, TaggerBuilder};
 pub use train::{EpochMetrics, RunOptions, TrainEvent, TrainReport, TrainSummary};

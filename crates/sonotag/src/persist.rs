@@ -21,10 +21,12 @@ use sonotag_metrics::Calibrator;
 use sonotag_nn::{Cnn, CnnConfig};
 
 use crate::atomic;
+use crate::bounded::{self, ReadFault, SizeBound};
 use crate::config::{ClipPooling, TaskKind};
-use crate::digest::sha256_hex;
+use crate::digest::{self, sha256_hex};
 use crate::error::{Error, ModelFault, Result};
-use crate::prep::FeatureConfig;
+use crate::limits::Limits;
+use crate::prep::{FeatureConfig, FeaturePipeline};
 use crate::train::TrainSummary;
 
 /// The version of the model directory format this build reads and writes.
@@ -85,11 +87,8 @@ pub(crate) fn save(dir: &Path, mut card: ModelCard, model: &Cnn) -> Result<()> {
         )
     })?;
     let sha = sha256_hex(&bytes[..]);
-    let file = format!("weights-{}.bpk", &sha[..16]);
-    let weights_path = dir.join(&file);
-    if !matches_hash(&weights_path, &sha) {
-        atomic::write_file(&weights_path, &bytes)?;
-    }
+    let file = digest::blob_name("weights", &sha);
+    atomic::write_file(&dir.join(&file), &bytes)?;
     card.weights = WeightsRef {
         file: file.clone(),
         sha256: sha,
@@ -103,24 +102,51 @@ pub(crate) fn save(dir: &Path, mut card: ModelCard, model: &Cnn) -> Result<()> {
             format!("cannot serialise {CARD_FILE}: {e}"),
         )
     })?;
-    atomic::write_file(&dir.join(CARD_FILE), &json)?;
-    // Only now is the old weights file unreferenced.
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let stale_weights =
-                name.starts_with("weights-") && name.ends_with(".bpk") && name != file;
-            let stale_temp = name.starts_with(atomic::TEMP_PREFIX);
-            if stale_weights || stale_temp {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
+    let card_path = dir.join(CARD_FILE);
+    // The weights the card being replaced names: the only file this save may remove.
+    let replaced = previous_weights(&card_path);
+    atomic::write_file(&card_path, &json)?;
+    // Only now is the old weights file unreferenced. Nothing else in the folder is touched:
+    // not other files, not another writer's temporary files.
+    if let Some(old) = replaced.filter(|old| *old != file) {
+        let _ = std::fs::remove_file(dir.join(old));
     }
     Ok(())
 }
 
-/// Reads and checks a model directory; returns the card and the network on `device`.
-pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
+/// The weights file named by the card at `card_path`, if there is a readable card naming a
+/// file of the form this module writes (`weights-<hash>-<nonce>.bpk`): a planted card cannot
+/// make a save delete anything else.
+fn previous_weights(card_path: &Path) -> Option<String> {
+    #[derive(Deserialize)]
+    struct WeightsProbe {
+        weights: WeightsRef,
+    }
+    let bytes = bounded::read(
+        card_path,
+        SizeBound::AtMost(Limits::default().max_card_bytes),
+    )
+    .ok()?;
+    let probe: WeightsProbe = serde_json::from_slice(&bytes).ok()?;
+    is_weights_name(&probe.weights.file).then_some(probe.weights.file)
+}
+
+/// Whether `name` is a weights file name this module writes.
+fn is_weights_name(name: &str) -> bool {
+    digest::is_blob_name(name, "weights")
+}
+
+/// A model directory read back and checked: its card, feature pipeline and network.
+pub(crate) struct Loaded {
+    pub card: ModelCard,
+    pub pipeline: FeaturePipeline,
+    pub model: Cnn,
+}
+
+/// Reads and checks a model directory; returns the card, the feature pipeline and the network
+/// on `device`. Every number in the card is checked against `limits`, and the network's size
+/// against the weights file's, before anything is sized by them.
+pub(crate) fn load(dir: &Path, device: &Device, limits: &Limits) -> Result<Loaded> {
     if !dir.is_dir() {
         return Err(Error::model(
             ModelFault::Missing,
@@ -129,7 +155,37 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
         ));
     }
     let card_path = dir.join(CARD_FILE);
-    let card = read_card(&card_path)?;
+    // A save running beside this load may replace the card and remove the weights the card
+    // read here names; then the new card names complete new weights, so read it again.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let card = read_card(&card_path, limits)?;
+        match load_card(dir, card, device) {
+            Err(Error::Model {
+                kind: ModelFault::WeightsMissing,
+                ..
+            }) if attempts < 4 && card_changed(&card_path, dir) => continue,
+            result => return result,
+        }
+    }
+}
+
+/// Whether the card now names a weights file that exists (it was replaced during a load).
+fn card_changed(card_path: &Path, dir: &Path) -> bool {
+    previous_weights(card_path).is_some_and(|file| dir.join(file).is_file())
+}
+
+/// The rest of [`load`] once the card is read and checked.
+fn load_card(dir: &Path, card: ModelCard, device: &Device) -> Result<Loaded> {
+    let card_path = dir.join(CARD_FILE);
+    let pipeline = FeaturePipeline::new(card.features.clone()).map_err(|e| {
+        Error::model(
+            ModelFault::Inconsistent,
+            &card_path,
+            format!("invalid `features`: {e}"),
+        )
+    })?;
     let weights_path = dir.join(&card.weights.file);
     let bytes = read_weights(&weights_path, &card, &card_path)?;
     let record =
@@ -158,20 +214,29 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<(ModelCard, Cnn)> {
                 format!("the weights do not fit the network in {CARD_FILE}: {e:?}"),
             )
         })?;
-    Ok((card, model))
+    Ok(Loaded {
+        card,
+        pipeline,
+        model,
+    })
 }
 
-/// Reads `sonotag.json` at `card_path`, checking its format version and its consistency.
-fn read_card(card_path: &Path) -> Result<ModelCard> {
-    let text = std::fs::read_to_string(card_path).map_err(|e| {
+/// Reads `sonotag.json` at `card_path` (at most `limits.max_card_bytes`), checking its format
+/// version, its consistency and its sizes.
+fn read_card(card_path: &Path, limits: &Limits) -> Result<ModelCard> {
+    let text = bounded::read(card_path, SizeBound::AtMost(limits.max_card_bytes)).map_err(|e| {
+        let kind = match e {
+            ReadFault::Size { .. } => ModelFault::OverLimit,
+            _ => ModelFault::Missing,
+        };
         Error::model(
-            ModelFault::Missing,
+            kind,
             card_path,
             format!("cannot read the model description: {e}"),
         )
     })?;
     let version: VersionProbe =
-        serde_json::from_str(&text).map_err(|e| invalid_json(card_path, &e))?;
+        serde_json::from_slice(&text).map_err(|e| invalid_json(card_path, &e))?;
     if version.format_version != FORMAT_VERSION {
         return Err(Error::model(
             ModelFault::UnsupportedVersion,
@@ -182,38 +247,82 @@ fn read_card(card_path: &Path) -> Result<ModelCard> {
             ),
         ));
     }
-    let card: ModelCard = serde_json::from_str(&text).map_err(|e| invalid_json(card_path, &e))?;
+    let card: ModelCard = serde_json::from_slice(&text).map_err(|e| invalid_json(card_path, &e))?;
+    check_sizes(&card, card_path, limits)?;
     check_card(&card, card_path)?;
     Ok(card)
 }
 
-/// Reads the weights file the card names, checking its size and SHA-256.
-fn read_weights(weights_path: &Path, card: &ModelCard, card_path: &Path) -> Result<Vec<u8>> {
-    if card.weights.file.contains(['/', '\\']) || card.weights.file.starts_with('.') {
-        return Err(Error::model(
-            ModelFault::Inconsistent,
-            card_path,
-            "`weights.file` must be a plain file name",
-        ));
-    }
-    let bytes = std::fs::read(weights_path).map_err(|e| {
+/// The card's sizes against `limits`, the network's first: its parameter count bounds the
+/// weights file, checked here before the file is opened.
+fn check_sizes(card: &ModelCard, path: &Path, limits: &Limits) -> Result<()> {
+    let over = |e: Error| Error::model(ModelFault::OverLimit, path, e.to_string());
+    limits.check_labels(card.labels.len()).map_err(over)?;
+    card.model
+        .check_limits(&limits.net)
+        .map_err(|e| Error::model(ModelFault::OverLimit, path, format!("invalid `model`: {e}")))?;
+    let params = card.model.param_count().map_err(|e| {
         Error::model(
-            ModelFault::WeightsMissing,
-            weights_path,
-            format!("cannot read the weights: {e}"),
+            ModelFault::Inconsistent,
+            path,
+            format!("invalid `model`: {e}"),
         )
     })?;
-    if bytes.len() as u64 != card.weights.bytes {
+    let (min, max) = weights_size_range(params);
+    if !(min..=max).contains(&card.weights.bytes) {
         return Err(Error::model(
-            ModelFault::WeightsTruncated,
-            weights_path,
+            ModelFault::Inconsistent,
+            path,
             format!(
-                "the weights file has {} bytes, {CARD_FILE} says {} (truncated or replaced)",
-                bytes.len(),
+                "`weights.bytes` is {}, but a network of {params} parameters (`model`) takes \
+                 {min} to {max} bytes",
                 card.weights.bytes
             ),
         ));
     }
+    Ok(())
+}
+
+/// The sizes a burnpack file of a network with `params` stored `f32` values can have: the
+/// values themselves, plus a header naming each tensor (measured: see the tests).
+pub(crate) fn weights_size_range(params: u64) -> (u64, u64) {
+    let min = params.saturating_mul(4);
+    (min, min.saturating_add(WEIGHTS_OVERHEAD_MAX))
+}
+
+/// The most a burnpack file adds to its tensors' bytes (header, names, shapes, alignment) for
+/// any network [`Limits`] admits: measured about 3 KB for the largest preset (see
+/// `weights_overhead_is_small` below); this leaves room for 64 blocks.
+const WEIGHTS_OVERHEAD_MAX: u64 = 1 << 20;
+
+/// Reads the weights file the card names: a regular file of exactly the recorded size (read
+/// with that bound), matching its SHA-256.
+fn read_weights(weights_path: &Path, card: &ModelCard, card_path: &Path) -> Result<Vec<u8>> {
+    if !is_weights_name(&card.weights.file) {
+        return Err(Error::model(
+            ModelFault::Inconsistent,
+            card_path,
+            "`weights.file` must be a file name of the form weights-<hash>-<nonce>.bpk",
+        ));
+    }
+    let bytes = bounded::read(weights_path, SizeBound::Exactly(card.weights.bytes)).map_err(
+        |e| match e {
+            ReadFault::Size { found, .. } => Error::model(
+                ModelFault::WeightsTruncated,
+                weights_path,
+                format!(
+                    "the weights file has {found} bytes, {CARD_FILE} says {} (truncated or \
+                     replaced)",
+                    card.weights.bytes
+                ),
+            ),
+            e => Error::model(
+                ModelFault::WeightsMissing,
+                weights_path,
+                format!("cannot read the weights: the file {e}"),
+            ),
+        },
+    )?;
     if sha256_hex(&bytes) != card.weights.sha256 {
         return Err(Error::model(
             ModelFault::WeightsCorrupt,
@@ -268,6 +377,21 @@ fn check_card(card: &ModelCard, path: &Path) -> Result<()> {
             format!("{} thresholds for {n} labels", card.thresholds.len()),
         ));
     }
+    if let Some(i) = card
+        .thresholds
+        .iter()
+        .position(|t| !(0.0..=1.0).contains(t))
+    {
+        return Err(Error::model(
+            ModelFault::Inconsistent,
+            path,
+            format!(
+                "`thresholds[{i}]` is {}; a threshold is a probability in [0, 1]",
+                card.thresholds[i]
+            ),
+        ));
+    }
+    check_label_names(&card.labels, path)?;
     if card.normalizer.n_mels() != card.features.mel.n_mels {
         return Err(Error::model(
             ModelFault::Inconsistent,
@@ -298,8 +422,26 @@ fn check_card(card: &ModelCard, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn matches_hash(path: &Path, sha: &str) -> bool {
-    std::fs::read(path).is_ok_and(|b| sha256_hex(&b) == sha)
+/// Labels are non-empty and distinct (one pass with a hash set: a card may hold a million).
+fn check_label_names(labels: &[String], path: &Path) -> Result<()> {
+    let mut seen = std::collections::HashSet::with_capacity(labels.len());
+    for (i, label) in labels.iter().enumerate() {
+        if label.is_empty() {
+            return Err(Error::model(
+                ModelFault::Inconsistent,
+                path,
+                format!("`labels[{i}]` is empty"),
+            ));
+        }
+        if !seen.insert(label.as_str()) {
+            return Err(Error::model(
+                ModelFault::Inconsistent,
+                path,
+                format!("`labels[{i}]` repeats the label `{label}`"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The weights file of the model directory `dir`, for tests and tools that damage a model on
@@ -309,4 +451,30 @@ pub fn weights_path(dir: &Path) -> Result<PathBuf> {
     let text = std::fs::read_to_string(&card_path).map_err(Error::io(&card_path))?;
     let card: ModelCard = serde_json::from_str(&text).map_err(|e| invalid_json(&card_path, &e))?;
     Ok(dir.join(card.weights.file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonotag_nn::Preset;
+
+    #[test]
+    fn weights_overhead_is_small() {
+        let device = crate::backend::default_device();
+        for (name, config) in [
+            ("tiny", Preset::Tiny.config(3)),
+            ("seed_net", Preset::SeedNet.config(527)),
+            ("cnn10", Preset::Cnn10.config(10)),
+        ] {
+            let params = config.param_count().unwrap();
+            let model = config.init(&device).unwrap();
+            let bytes = model.into_record().into_bytes().unwrap().len() as u64;
+            let (min, max) = weights_size_range(params);
+            assert!(
+                (min..=max).contains(&bytes),
+                "{name}: {bytes} not in {min}..={max}"
+            );
+            assert!(bytes - min < 16 << 10, "{name}: overhead {}", bytes - min);
+        }
+    }
 }

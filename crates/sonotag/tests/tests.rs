@@ -4,5 +4,6 @@
 
 mod crash_safety;
 mod hostile_inputs;
+mod hostile_models;
 mod instruments;
 mod tagger;

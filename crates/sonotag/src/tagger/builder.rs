@@ -11,6 +11,7 @@ use crate::config::{
 };
 use crate::dataset::Dataset;
 use crate::error::Result;
+use crate::limits::Limits;
 use crate::train::{self, ModelSettings, RunOptions, TrainEvent, TrainReport};
 
 /// Builds and trains a [`Tagger`]. Every setting has a default that works for audio tagging.
@@ -154,6 +155,13 @@ impl TaggerBuilder {
     /// ([`RunOptions::resume`]).
     pub fn resume(mut self, resume: bool) -> Self {
         self.run = self.run.resume(resume);
+        self
+    }
+
+    /// Holds settings, data and checkpoints to `limits` instead of the defaults
+    /// ([`RunOptions::limits`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.run = self.run.limits(limits);
         self
     }
 

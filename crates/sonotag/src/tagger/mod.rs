@@ -21,6 +21,7 @@ pub use predict::{Prediction, PredictionRow, SegmentPrediction};
 use crate::config::{ClipPooling, TaskKind};
 use crate::error::{Error, Result};
 use crate::infer::{self, InputShape};
+use crate::limits::Limits;
 use crate::persist::{self, ModelCard};
 use crate::prep::{FeatureConfig, FeaturePipeline};
 use crate::train::TrainSummary;
@@ -153,9 +154,21 @@ impl Tagger {
     /// a CPU). A missing, damaged or inconsistent directory is an [`Error::Model`] naming the
     /// file and the [`ModelFault`](crate::ModelFault).
     pub fn load_on(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
-        let (card, model) = persist::load(dir.as_ref(), device)?;
+        Self::load_with(dir, device, &Limits::default())
+    }
+
+    /// Like [`Self::load_on`], holding the model directory to `limits` instead of the defaults
+    /// (for a network or a label set larger than the defaults admit). A card whose numbers
+    /// exceed them is an [`Error::Model`] with [`ModelFault::OverLimit`](crate::ModelFault),
+    /// refused before anything is sized by them.
+    pub fn load_with(dir: impl AsRef<Path>, device: &Device, limits: &Limits) -> Result<Self> {
+        let persist::Loaded {
+            card,
+            pipeline,
+            model,
+        } = persist::load(dir.as_ref(), device, limits)?;
         Ok(Self {
-            pipeline: FeaturePipeline::new(card.features)?,
+            pipeline,
             labels: card.labels,
             normalizer: card.normalizer,
             model_config: card.model,

@@ -316,14 +316,16 @@ mod tests {
     #[test]
     fn unusable_data_is_invalid_data_or_non_finite_audio_naming_the_clip() {
         let empty = Dataset::default();
-        let err = Plan::new(ModelSettings::default(), &empty).err().unwrap();
+        let err = Plan::new(ModelSettings::default(), &empty, &crate::Limits::default())
+            .err()
+            .unwrap();
         assert!(
             matches!(&err, Error::InvalidData { what, .. } if what == "the training set"),
             "{err}"
         );
 
         let data = Dataset::from_clips(vec![clip("x", None), clip("y", Some(7)), clip("z", None)]);
-        let plan = Plan::new(ModelSettings::default(), &data).unwrap();
+        let plan = Plan::new(ModelSettings::default(), &data, &crate::Limits::default()).unwrap();
         let err = split(&plan, &data, None).err().unwrap();
         assert!(
             matches!(&err, Error::NonFiniteAudio { clip, index: 7, .. } if clip == "y"),
@@ -332,7 +334,7 @@ mod tests {
         assert!(err.to_string().contains("y: sample 7 is NaN"), "{err}");
 
         let one = Dataset::from_clips(vec![clip("only", None)]);
-        let plan = Plan::new(ModelSettings::default(), &one).unwrap();
+        let plan = Plan::new(ModelSettings::default(), &one, &crate::Limits::default()).unwrap();
         let err = split(&plan, &one, None).err().unwrap();
         assert!(
             matches!(&err, Error::InvalidData { what, .. } if what == "the training set"),

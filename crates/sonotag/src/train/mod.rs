@@ -43,7 +43,7 @@ pub(crate) fn train(
 ) -> Result<(Tagger, TrainReport)> {
     let started = Instant::now();
     run.check()?;
-    let plan = Plan::new(settings, data)?;
+    let plan = Plan::new(settings, data, &run.limits)?;
     let split = data::split(&plan, data, run.validation.as_ref())?;
     let features = features::compute(&plan, data, split, &run)?;
     let device = run.device_or_default();
@@ -101,6 +101,8 @@ fn checkpoint_spec(
         dir: dir.clone(),
         resume: run.resume,
         fingerprint: fingerprint(plan, features)?,
+        epochs: plan.config.epochs,
+        max_card_bytes: run.limits.max_card_bytes,
     }))
 }
 

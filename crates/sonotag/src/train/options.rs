@@ -7,6 +7,7 @@ use burn::tensor::Device;
 use super::TrainEvent;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
+use crate::limits::Limits;
 
 /// Training features held in memory before they spill to disk, by default.
 const DEFAULT_FEATURE_MEMORY: usize = 2 << 30;
@@ -42,6 +43,7 @@ pub struct RunOptions {
     pub(crate) feature_memory_limit: usize,
     pub(crate) checkpoint_dir: Option<PathBuf>,
     pub(crate) resume: bool,
+    pub(crate) limits: Limits,
     pub(crate) on_event: EventCallback,
 }
 
@@ -54,6 +56,7 @@ impl Default for RunOptions {
             feature_memory_limit: DEFAULT_FEATURE_MEMORY,
             checkpoint_dir: None,
             resume: false,
+            limits: Limits::default(),
             on_event: Box::new(|_| {}),
         }
     }
@@ -116,6 +119,14 @@ impl RunOptions {
     /// or settings is refused with [`Error::Checkpoint`].
     pub fn resume(mut self, resume: bool) -> Self {
         self.resume = resume;
+        self
+    }
+
+    /// Holds the settings, the data and any checkpoint to `limits` instead of the defaults
+    /// (for a network, a label set or a batch larger than they admit). A number above its
+    /// bound is an [`Error::Limit`](crate::Error::Limit) before anything is sized by it.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 

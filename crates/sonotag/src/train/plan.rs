@@ -7,6 +7,7 @@ use crate::config::{ModelSpec, TrainConfig};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::infer::InputShape;
+use crate::limits::Limits;
 use crate::prep::{FeatureConfig, FeaturePipeline};
 
 /// The model settings a [`crate::TaggerBuilder`] collects: everything stored with the model.
@@ -28,14 +29,21 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// Checks `settings` and resolves the labels and the network for `data`.
-    pub fn new(settings: ModelSettings, data: &Dataset) -> Result<Self> {
+    /// Checks `settings` (against `limits` too) and resolves the labels and the network for
+    /// `data`.
+    pub fn new(settings: ModelSettings, data: &Dataset, limits: &Limits) -> Result<Self> {
         let ModelSettings {
             labels,
             features,
             config,
         } = settings;
         config.validate()?;
+        Limits::check(
+            "batch_size",
+            config.batch_size,
+            limits.max_batch_size,
+            "max_batch_size",
+        )?;
         if data.is_empty() {
             return Err(Error::invalid_data(
                 "the training set",
@@ -49,8 +57,9 @@ impl Plan {
                 "none given and the training data has none",
             ));
         }
+        limits.check_labels(labels.len())?;
         let model_config = network(&config.model, labels.len())?;
-        model_config.validate()?;
+        model_config.check_limits(&limits.net)?;
         let pipeline = FeaturePipeline::new(features)?;
         let shape = InputShape {
             n_mels: pipeline.n_mels(),
