@@ -69,9 +69,9 @@ impl Saved {
 /// or weights file and contains each of `needles`.
 fn expect_fault(dir: &Path, limits: &Limits, kind: ModelFault, needles: &[&str]) {
     let device = sonotag::backend::default_device();
-    let err = Tagger::load_with(dir, &device, limits)
-        .err()
-        .expect("a model error");
+    let Err(err) = Tagger::load_with(dir, &device, limits) else {
+        panic!("{} loaded", dir.display());
+    };
     let Error::Model { kind: k, path, .. } = &err else {
         panic!("expected a model error, got {err:?}");
     };
