@@ -4,7 +4,8 @@
 #   fuzz/run.sh [TARGET] [SECONDS] [extra libFuzzer flags...]
 #   fuzz/run.sh                      # wav_decode for 60 s
 #   fuzz/run.sh wav_decode 900       # 15 minutes, as recorded in docs/reliability.md
-#   fuzz/run.sh manifest_parse 420   # targets: wav_decode, manifest_parse, model_load
+#   fuzz/run.sh manifest_parse 420   # targets: wav_decode, manifest_parse, model_load,
+#                                    #   checkpoint_load (and those `ls fuzz_targets` lists)
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). cargo-fuzz passes nightly-only flags
 # (-Zsanitizer=address); on the stable toolchain RUSTC_BOOTSTRAP=1 unlocks them, on nightly
@@ -38,7 +39,7 @@ fi
 # model_load trains a small model once at start-up and runs burn on every input: it gets a
 # larger single-allocation limit and more time per input.
 limits=(-malloc_limit_mb=64 -rss_limit_mb=1024)
-if [[ "$target" == model_load ]]; then
+if [[ "$target" == model_load || "$target" == checkpoint_load ]]; then
   limits=(-malloc_limit_mb=256 -rss_limit_mb=2048 -timeout=30)
 fi
 RUSTC_BOOTSTRAP=1 exec nice -n 10 cargo fuzz run "$target" "$work" "corpus/$target" -- \

@@ -3,6 +3,8 @@
 //! `cargo test -p sonotag --test integration tagger::`.
 
 mod crash_safety;
+mod fuzz_harness;
+mod harness;
 mod hostile_inputs;
 mod hostile_models;
 mod instruments;
