@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::bounded::{self, SizeBound};
 use crate::error::{Error, Result};
 use crate::prep::{ClipFeatures, FeatureConfig, SegmentFeatures};
 
@@ -49,9 +50,20 @@ impl FeatureCache {
         self.dir.join(format!("{name}.feat"))
     }
 
-    /// The cached features at `path`, or `None` when absent or unreadable.
-    pub fn get(&self, path: &Path, segment_len: usize) -> Option<ClipFeatures> {
-        let bytes = std::fs::read(path).ok()?;
+    /// The cached features at `path`, or `None` when absent or unreadable. The file is read
+    /// only if it is a regular file no larger than `max_segments` segments of `segment_len`
+    /// values take (what the clip can give), so a planted file cannot make the read unbounded.
+    pub fn get(
+        &self,
+        path: &Path,
+        segment_len: usize,
+        max_segments: usize,
+    ) -> Option<ClipFeatures> {
+        let per_segment = 16u64.checked_add(4u64.checked_mul(segment_len as u64)?)?;
+        let max_bytes = per_segment
+            .checked_mul(max_segments as u64)?
+            .checked_add(24)?;
+        let bytes = bounded::read(path, SizeBound::AtMost(max_bytes)).ok()?;
         decode(&bytes, segment_len)
     }
 
@@ -173,7 +185,15 @@ mod tests {
         let other = FeatureCache::new(dir.path(), &other).unwrap();
         assert_ne!(a, other.path_for(&[0.0, 0.5], 16_000));
         cache.put(&a, &features()).unwrap();
-        assert_eq!(cache.get(&a, 3), Some(features()));
-        assert_eq!(cache.get(&dir.path().join("missing.feat"), 3), None);
+        assert_eq!(cache.get(&a, 3, 2), Some(features()));
+        assert_eq!(cache.get(&dir.path().join("missing.feat"), 3, 2), None);
+        // A file larger than the clip can give is not read (a miss, recomputed).
+        assert_eq!(cache.get(&a, 3, 1), None);
+        #[cfg(unix)]
+        {
+            let endless = dir.path().join("endless.feat");
+            std::os::unix::fs::symlink("/dev/zero", &endless).unwrap();
+            assert_eq!(cache.get(&endless, 3, 2), None);
+        }
     }
 }

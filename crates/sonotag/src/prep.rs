@@ -33,13 +33,16 @@ pub(crate) struct ClipFeatures {
 pub(crate) struct FeaturePipeline {
     config: FeatureConfig,
     n_frames: usize,
+    /// Segment hop in samples at the feature sample rate.
+    hop: usize,
 }
 
 impl FeaturePipeline {
     /// Checks the configuration and computes the per-segment frame count.
     pub fn new(config: FeatureConfig) -> Result<Self> {
         config.mel.validate()?;
-        let window = config.segment.in_samples(config.mel.sample_rate)?.window;
+        let samples = config.segment.in_samples(config.mel.sample_rate)?;
+        let window = samples.window;
         if window < config.mel.n_fft {
             return Err(Error::config(
                 "segment.window_s",
@@ -57,6 +60,7 @@ impl FeaturePipeline {
             .map_err(|e| Error::config("segment.window_s", format!("gives no frame: {e}")))?;
         Ok(Self {
             n_frames: probe.n_frames(),
+            hop: samples.hop,
             config,
         })
     }
@@ -112,7 +116,8 @@ impl FeaturePipeline {
                         return self.clip_with(extractor, samples, rate);
                     };
                     let path = cache.path_for(samples, rate);
-                    if let Some(hit) = cache.get(&path, segment_len) {
+                    let max_segments = self.max_segments(samples.len(), rate);
+                    if let Some(hit) = cache.get(&path, segment_len, max_segments) {
                         return Ok(hit);
                     }
                     let features = self.clip_with(extractor, samples, rate)?;
@@ -121,6 +126,15 @@ impl FeaturePipeline {
                 },
             )
             .collect()
+    }
+
+    /// The most segments a clip of `n_samples` at `sample_rate` can give (an upper bound: the
+    /// resampled length rounded up, one segment per hop, plus the residual).
+    fn max_segments(&self, n_samples: usize, sample_rate: u32) -> usize {
+        let target = u128::from(self.config.mel.sample_rate);
+        let resampled = (n_samples as u128 * target).div_ceil(u128::from(sample_rate.max(1)));
+        let segments = resampled / self.hop.max(1) as u128 + 2;
+        usize::try_from(segments).unwrap_or(usize::MAX)
     }
 
     fn clip_with(
