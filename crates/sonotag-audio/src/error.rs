@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::limits::LimitError;
+
 /// Why a WAV stream could not be decoded. Carries no file name: [`AudioError::Wav`] adds it.
 ///
 /// Every size field is checked against the real stream length before anything is allocated, so
@@ -20,9 +22,14 @@ pub enum WavError {
     /// The stream holds no bytes at all.
     #[error("empty file (0 bytes), expected a WAV file")]
     Empty,
-    /// The stream is not a RIFF/WAVE file at all.
-    #[error("not a WAV file: {0}")]
-    NotWav(String),
+    /// The stream is not a RIFF/WAVE file at all. The message never quotes the file's bytes
+    /// (a manifest may point, through a symlink, at any file the user did not mean to show);
+    /// it names a recognised format when the magic number is a common one.
+    #[error("not a WAV file ({})", match .0 {
+        Some(format) => format!("looks like {format}, which this version does not decode"),
+        None => "no RIFF/WAVE header".to_string(),
+    })]
+    NotWav(Option<&'static str>),
     /// The stream ends inside the RIFF header, a chunk header, the `fmt ` chunk or another chunk
     /// before the samples (a file cut short before its audio).
     #[error(
@@ -113,13 +120,22 @@ pub enum WavError {
 }
 
 /// An invalid field in a configuration ([`crate::MelConfig`], [`crate::SegmentConfig`]).
+///
+/// When the field is impossible only because it crosses one of the [`crate::AudioLimits`],
+/// `limit` holds the typed [`LimitError`] (also the error's `source`) and `reason` its
+/// message: match on `limit` to tell "raise the limit" from "fix the config".
 #[derive(Debug, Clone, PartialEq, Error)]
 #[error("invalid `{field}`: {reason}")]
+#[non_exhaustive]
 pub struct ConfigError {
     /// Name of the offending field, as spelled in JSON.
     pub field: &'static str,
     /// What is wrong with it.
     pub reason: String,
+    /// The limit the field crosses, if that is what is wrong with it (boxed: it is the rare
+    /// case, and keeps the error small).
+    #[source]
+    pub limit: Option<Box<LimitError>>,
 }
 
 impl ConfigError {
@@ -127,6 +143,16 @@ impl ConfigError {
         Self {
             field,
             reason: reason.into(),
+            limit: None,
+        }
+    }
+
+    /// `field` crosses a limit.
+    pub(crate) fn limit(field: &'static str, limit: LimitError) -> Self {
+        Self {
+            field,
+            reason: limit.to_string(),
+            limit: Some(Box::new(limit)),
         }
     }
 }
@@ -174,9 +200,20 @@ pub enum ResampleError {
         /// Output rate.
         to: u32,
     },
+    /// A rate, or the ratio of the two, is beyond the [`crate::AudioLimits`]; the message
+    /// says which rate (input or output) and its value.
+    /// (Boxed: it is the rare case, and keeps the error small.)
+    #[error("{0}")]
+    Limit(Box<LimitError>),
     /// rubato refused to build or run the resampler.
     #[error("resampler failed: {0}")]
     Backend(String),
+}
+
+impl From<LimitError> for ResampleError {
+    fn from(e: LimitError) -> Self {
+        ResampleError::Limit(Box::new(e))
+    }
 }
 
 /// Why a [`crate::Normalizer`] could not be fitted or applied.
@@ -260,6 +297,24 @@ pub enum AudioError {
         path: PathBuf,
         /// serde_json's message (names the field, line and column).
         message: String,
+    },
+    /// The mel config file is larger than any real one ([`crate::features::MAX_MEL_CONFIG_BYTES`]);
+    /// it is refused before it is read.
+    #[error("{}: mel config file is {size} bytes, above the limit of {limit} bytes (a mel config is a few hundred bytes)", .path.display())]
+    ConfigTooLarge {
+        /// The config file.
+        path: PathBuf,
+        /// Its size in bytes (at least `limit + 1` when it grew while being read).
+        size: u64,
+        /// The largest accepted size.
+        limit: u64,
+    },
+    /// The path names something other than a regular file (a FIFO, a device, a socket), which
+    /// could block or never end when read.
+    #[error("{}: not a regular file", .path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
     },
     /// The mel config parses but holds impossible values.
     #[error("{}: invalid mel config: {source}", .path.display())]

@@ -16,6 +16,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Every number from outside (WAV header, configs, arguments) is checked against
+//! [`AudioLimits`] before it sizes an allocation; see [`limits`].
+//!
 //! Semantics follow librosa 0.11 / soundfile 0.14 and are checked against their outputs (the
 //! golden fixtures); see the module docs for each step.
 #![warn(missing_docs)]
@@ -27,6 +30,7 @@
 mod buffer;
 pub mod error;
 pub mod features;
+pub mod limits;
 pub mod mel;
 pub mod normalize;
 pub mod resample;
@@ -35,8 +39,9 @@ pub mod synth;
 pub mod wav;
 
 pub use error::{AudioError, ConfigError, MelError, NormalizerError, ResampleError, WavError};
+pub use limits::{AudioLimits, Bound, LimitError, LimitValue};
 pub use mel::{LogMel, MelConfig, MelExtractor, MelFilterbank, MelNorm, MelScale, PadMode};
 pub use normalize::{Normalizer, NormalizerFit};
-pub use resample::{Resampler, resample};
-pub use segment::{PadFill, Segment, SegmentConfig, segment};
+pub use resample::{Resampler, resample, resample_within};
+pub use segment::{PadFill, Segment, SegmentConfig, segment, segment_within};
 pub use wav::DecodedWav;

@@ -4,6 +4,13 @@
 //! filter delay removed: output sample `i` lies at time `i / to`, exactly as input sample `j`
 //! lies at `j / from` (no fractional shift either).
 //!
+//! Both rates must lie within [`AudioLimits`]' `min_sample_rate..=max_sample_rate` and their
+//! ratio (either way) must be at most `max_resample_ratio`: the resampler's buffers and its
+//! output grow with the ratio, and the filter delay compensation below allocates up to
+//! `from / gcd(from, to)` samples, so unchecked rates from a WAV header could ask for
+//! gigabytes. [`Resampler::new`] and [`resample`] use the default limits, the `_within`/
+//! `with_limits` twins take explicit ones.
+//!
 //! ```
 //! let x: Vec<f32> = (0..44_100).map(|i| (i as f32 * 0.1).sin()).collect();
 //! let y = sonotag_audio::resample(&x, 44_100, 16_000)?;
@@ -17,6 +24,7 @@ use rubato::{
 };
 
 use crate::error::ResampleError;
+use crate::limits::AudioLimits;
 
 /// Sinc filter length (taps per output sample): 256 with a Blackman-Harris window keeps
 /// aliases far below -60 dB (measured about -100 dB, see the tests).
@@ -43,11 +51,15 @@ impl std::fmt::Debug for Resampler {
 }
 
 impl Resampler {
-    /// Plans a mono resampler from `from` Hz to `to` Hz.
+    /// Plans a mono resampler from `from` Hz to `to` Hz, within [`AudioLimits::default`].
     pub fn new(from: u32, to: u32) -> Result<Self, ResampleError> {
-        if from == 0 || to == 0 {
-            return Err(ResampleError::ZeroRate { from, to });
-        }
+        Self::with_limits(from, to, &AudioLimits::default())
+    }
+
+    /// Plans a mono resampler from `from` Hz to `to` Hz after checking both rates and their
+    /// ratio against `limits` ([`ResampleError::Limit`] names the input or output rate).
+    pub fn with_limits(from: u32, to: u32, limits: &AudioLimits) -> Result<Self, ResampleError> {
+        check_rates(from, to, limits)?;
         let params = SincInterpolationParameters {
             sinc_len: SINC_LEN,
             f_cutoff: calculate_cutoff(SINC_LEN, WindowFunction::BlackmanHarris2),
@@ -77,12 +89,13 @@ impl Resampler {
         self.to
     }
 
-    /// Number of output samples for `n` input samples: `round(n * to / from)`.
+    /// Number of output samples for `n` input samples: `round(n * to / from)`, saturating at
+    /// `usize::MAX` (never reached: the ratio is bounded and `n` is a slice length).
     pub fn output_len(&self, n: usize) -> usize {
-        // Integer arithmetic: exact for any clip length (round half up).
+        // Integer arithmetic: exact for any clip length (round half up); u128 cannot overflow.
         let num = n as u128 * u128::from(self.to);
         let den = u128::from(self.from);
-        ((num + den / 2) / den) as usize
+        usize::try_from((num + den / 2) / den).unwrap_or(usize::MAX)
     }
 
     /// Resamples one mono clip.
@@ -97,10 +110,18 @@ impl Resampler {
         let g = gcd(self.from, self.to);
         let (a, b) = ((self.from / g) as usize, (self.to / g) as usize);
         let (lead_in, drop) = (a - 1, b - 1);
-        let mut padded = crate::buffer::with_capacity(lead_in + input.len());
+        // The rates were checked in `with_limits`, so lead_in and drop are below
+        // max_sample_rate; the sums only overflow for impossible slice lengths.
+        let overflow = || ResampleError::Backend("clip too long to resample".into());
+        let mut padded =
+            crate::buffer::with_capacity(lead_in.checked_add(input.len()).ok_or_else(overflow)?);
         padded.resize(lead_in, 0.0);
         padded.extend_from_slice(input);
-        let mut out = crate::buffer::with_capacity(want + drop + self.out_buf[0].len());
+        let out_cap = want
+            .checked_add(drop)
+            .and_then(|n| n.checked_add(self.out_buf[0].len()))
+            .ok_or_else(overflow)?;
+        let mut out = crate::buffer::with_capacity(out_cap);
         let mut chunks = padded.chunks_exact(CHUNK);
         for chunk in &mut chunks {
             let (_, n) = self
@@ -143,13 +164,35 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
     a
 }
 
-/// Resamples a mono clip from `from` Hz to `to` Hz (a copy when the rates are equal).
-pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, ResampleError> {
+/// Zero rates (the historical [`ResampleError::ZeroRate`]), then each rate against the
+/// sample-rate range, then their ratio.
+fn check_rates(from: u32, to: u32, limits: &AudioLimits) -> Result<(), ResampleError> {
     if from == 0 || to == 0 {
         return Err(ResampleError::ZeroRate { from, to });
     }
+    limits.check_sample_rate("input sample rate", from)?;
+    limits.check_sample_rate("output sample rate", to)?;
+    limits.check_resample_ratio(from, to)?;
+    Ok(())
+}
+
+/// Resamples a mono clip from `from` Hz to `to` Hz (a copy when the rates are equal), within
+/// [`AudioLimits::default`].
+pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, ResampleError> {
+    resample_within(input, from, to, &AudioLimits::default())
+}
+
+/// [`resample`] with explicit limits. Equal rates are checked too (a copy at 4 GHz is still a
+/// rate no audio has).
+pub fn resample_within(
+    input: &[f32],
+    from: u32,
+    to: u32,
+    limits: &AudioLimits,
+) -> Result<Vec<f32>, ResampleError> {
+    check_rates(from, to, limits)?;
     if from == to {
         return Ok(input.to_vec());
     }
-    Resampler::new(from, to)?.process(input)
+    Resampler::with_limits(from, to, limits)?.process(input)
 }

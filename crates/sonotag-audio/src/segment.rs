@@ -21,6 +21,7 @@ use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
+use crate::limits::{AudioLimits, LimitError, LimitValue, to_u64};
 
 /// How the kept residual is padded to a full window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
@@ -77,34 +78,30 @@ pub struct SegmentSamples {
 }
 
 impl SegmentConfig {
-    /// Converts the durations to samples at `sample_rate` (rounded to nearest) and checks them.
+    /// Converts the durations to samples at `sample_rate` (rounded to nearest) and checks them
+    /// within [`AudioLimits::default`].
     pub fn in_samples(&self, sample_rate: u32) -> Result<SegmentSamples, ConfigError> {
-        let sr = f64::from(sample_rate);
+        self.in_samples_within(sample_rate, &AudioLimits::default())
+    }
+
+    /// [`in_samples`](Self::in_samples) with explicit limits: `sample_rate` in
+    /// `min_sample_rate..=max_sample_rate`, the window at most `max_window_samples` and the
+    /// overlap `window / hop` at most `max_overlap`. A value beyond a limit gives a
+    /// [`ConfigError`] whose `limit` holds the [`LimitError`].
+    pub fn in_samples_within(
+        &self,
+        sample_rate: u32,
+        limits: &AudioLimits,
+    ) -> Result<SegmentSamples, ConfigError> {
         if sample_rate == 0 {
             return Err(ConfigError::new("sample_rate", "must be > 0"));
         }
-        let to_samples = |field: &'static str, s: f64| -> Result<usize, ConfigError> {
-            if !s.is_finite() || s < 0.0 {
-                return Err(ConfigError::new(
-                    field,
-                    format!("must be a finite number of seconds >= 0, got {s}"),
-                ));
-            }
-            let n = (s * sr).round();
-            if n > 1e15 {
-                return Err(ConfigError::new(field, format!("{s} s is too long")));
-            }
-            Ok(n as usize)
-        };
-        let window = to_samples("window_s", self.window_s)?;
-        if window == 0 {
-            return Err(ConfigError::new(
-                "window_s",
-                format!("{} s is shorter than one sample", self.window_s),
-            ));
-        }
+        limits
+            .check_sample_rate("`sample_rate`", sample_rate)
+            .map_err(|e| ConfigError::limit("sample_rate", e))?;
+        let window = self.window_samples(sample_rate, limits)?;
         let hop = match self.hop_s {
-            Some(h) => to_samples("hop_s", h)?,
+            Some(h) => to_samples("hop_s", h, sample_rate)?,
             None => window,
         };
         if hop == 0 || hop > window {
@@ -116,7 +113,8 @@ impl SegmentConfig {
                 ),
             ));
         }
-        let min_residual = to_samples("min_residual_s", self.min_residual_s)?;
+        check_overlap(window, hop, limits)?;
+        let min_residual = to_samples("min_residual_s", self.min_residual_s, sample_rate)?;
         if let PadFill::Noise { std, .. } = self.pad
             && (!std.is_finite() || std < 0.0)
         {
@@ -131,6 +129,75 @@ impl SegmentConfig {
             min_residual,
         })
     }
+
+    /// `window_s` in samples: at least one, at most `max_window_samples` (checked on the
+    /// rounded real value, so a window of 1e300 s is refused as such, not wrapped).
+    fn window_samples(&self, sample_rate: u32, limits: &AudioLimits) -> Result<usize, ConfigError> {
+        let n = seconds_to_samples("window_s", self.window_s, sample_rate)?;
+        if n > limits.max_window_samples as f64 {
+            // Below 2^64 the count is exact enough to print as an integer.
+            let value = if n < 1.8e19 {
+                LimitValue::Int(n as u128)
+            } else {
+                LimitValue::Real(n)
+            };
+            return Err(ConfigError::limit(
+                "window_s",
+                LimitError::above(
+                    format!("`window_s` = {} s at {sample_rate} Hz", self.window_s),
+                    value,
+                    to_u64(limits.max_window_samples),
+                    " samples",
+                    "max_window_samples",
+                ),
+            ));
+        }
+        let window = n as usize; // n <= max_window_samples: exact
+        if window == 0 {
+            return Err(ConfigError::new(
+                "window_s",
+                format!("{} s is shorter than one sample", self.window_s),
+            ));
+        }
+        Ok(window)
+    }
+}
+
+/// `s` seconds at `sample_rate`, rounded to the nearest sample, as a finite `f64 >= 0`.
+fn seconds_to_samples(field: &'static str, s: f64, sample_rate: u32) -> Result<f64, ConfigError> {
+    if !s.is_finite() || s < 0.0 {
+        return Err(ConfigError::new(
+            field,
+            format!("must be a finite number of seconds >= 0, got {s}"),
+        ));
+    }
+    Ok((s * f64::from(sample_rate)).round())
+}
+
+/// A duration that is not allocated (hop, minimum residual): only kept representable.
+fn to_samples(field: &'static str, s: f64, sample_rate: u32) -> Result<usize, ConfigError> {
+    let n = seconds_to_samples(field, s, sample_rate)?;
+    if n > 1e15 {
+        return Err(ConfigError::new(field, format!("{s} s is too long")));
+    }
+    Ok(n as usize)
+}
+
+/// `window / hop` against `max_overlap`, in exact integer arithmetic (`hop >= 1`).
+fn check_overlap(window: usize, hop: usize, limits: &AudioLimits) -> Result<(), ConfigError> {
+    if window as u128 > hop as u128 * limits.max_overlap as u128 {
+        return Err(ConfigError::limit(
+            "hop_s",
+            LimitError::above(
+                format!("overlap window / hop = {window} / {hop} samples"),
+                LimitValue::Real(window as f64 / hop as f64),
+                to_u64(limits.max_overlap),
+                "",
+                "max_overlap",
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// One window of audio.
@@ -152,30 +219,80 @@ pub struct Segment {
     pub samples: Vec<f32>,
 }
 
-/// Where the segments of a clip of `n` samples lie: `(start, content_len)` pairs.
-pub fn segment_spans(n: usize, s: SegmentSamples) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
-    let mut start = 0usize;
-    while start + s.window <= n {
-        spans.push((start, s.window));
-        start += s.hop;
-    }
+/// How many segments [`segment_spans`] gives for a clip of `n` samples, computed without
+/// allocating (a `hop` of 0 counts as 1).
+pub fn segment_count(n: usize, s: SegmentSamples) -> usize {
+    let hop = s.hop.max(1);
+    let full = if n >= s.window {
+        (n - s.window) / hop + 1
+    } else {
+        0
+    };
     // Audio after the last full window (or the whole clip if none fits).
+    let covered = if full > 0 {
+        (full - 1) * hop + s.window
+    } else {
+        0
+    };
+    let residual = n - covered;
+    // The residual segment starts at the next hop position (inside the clip when hop <= window).
+    let next = full.saturating_mul(hop);
+    full + usize::from(residual > 0 && residual >= s.min_residual && next < n)
+}
+
+/// Where the segments of a clip of `n` samples lie: `(start, content_len)` pairs.
+///
+/// Allocates `segment_count(n, s)` pairs: callers holding an untrusted clip length check that
+/// count first ([`segment_within`] does).
+pub fn segment_spans(n: usize, s: SegmentSamples) -> Vec<(usize, usize)> {
+    let hop = s.hop.max(1);
+    let mut spans = Vec::with_capacity(segment_count(n, s));
+    let mut start = 0usize;
+    // `start <= n` here, so `n - start` cannot wrap and the loop cannot overflow.
+    while start <= n && n - start >= s.window {
+        spans.push((start, s.window));
+        start = start.saturating_add(hop);
+    }
     let covered = spans.last().map_or(0, |&(a, w)| a + w);
     let residual = n - covered;
-    if residual > 0 && residual >= s.min_residual {
+    if residual > 0 && residual >= s.min_residual && start < n {
         spans.push((start, n - start));
     }
     spans
 }
 
-/// Cuts `clip` (mono, `sample_rate` Hz) into windows per `config`.
+/// Cuts `clip` (mono, `sample_rate` Hz) into windows per `config`, within
+/// [`AudioLimits::default`].
 pub fn segment(
     clip: &[f32],
     sample_rate: u32,
     config: &SegmentConfig,
 ) -> Result<Vec<Segment>, ConfigError> {
-    let s = config.in_samples(sample_rate)?;
+    segment_within(clip, sample_rate, config, &AudioLimits::default())
+}
+
+/// [`segment`] with explicit limits: [`SegmentConfig::in_samples_within`], and the number of
+/// segments checked against `max_segments_per_clip` before anything is allocated.
+pub fn segment_within(
+    clip: &[f32],
+    sample_rate: u32,
+    config: &SegmentConfig,
+    limits: &AudioLimits,
+) -> Result<Vec<Segment>, ConfigError> {
+    let s = config.in_samples_within(sample_rate, limits)?;
+    let count = segment_count(clip.len(), s);
+    if count > limits.max_segments_per_clip {
+        return Err(ConfigError::limit(
+            "hop_s",
+            LimitError::above(
+                format!("the number of segments of a clip of {} samples", clip.len()),
+                LimitValue::Int(count as u128),
+                to_u64(limits.max_segments_per_clip),
+                "",
+                "max_segments_per_clip",
+            ),
+        ));
+    }
     let sr = f64::from(sample_rate);
     let mut rng = match config.pad {
         PadFill::Noise { std, seed } => Some((

@@ -1,7 +1,17 @@
 //! Segmentation: coverage, exact window lengths, residual rule, seeded padding.
 
 use proptest::prelude::*;
-use sonotag_audio::{PadFill, SegmentConfig, segment};
+use sonotag_audio::segment::{SegmentSamples, segment_count, segment_spans};
+use sonotag_audio::{AudioLimits, ConfigError, PadFill, Segment, SegmentConfig};
+
+/// These tests use tiny rates (10-20 Hz) and hops down to one sample so that every
+/// sample can be checked by hand; the real limits are exercised in hostile_limits.
+fn segment(clip: &[f32], sr: u32, cfg: &SegmentConfig) -> Result<Vec<Segment>, ConfigError> {
+    let mut limits = AudioLimits::default();
+    limits.min_sample_rate = 1;
+    limits.max_overlap = usize::MAX;
+    sonotag_audio::segment_within(clip, sr, cfg, &limits)
+}
 
 fn clip(n: usize) -> Vec<f32> {
     // Distinct non-zero values so coverage can be checked by position.
@@ -120,6 +130,10 @@ proptest! {
         };
         let x = clip(n);
         let segs = segment(&x, sr, &cfg).unwrap();
+        // The closed-form count (checked against the limit before allocating) is exact.
+        let samples = SegmentSamples { window, hop, min_residual: min_res };
+        prop_assert_eq!(segment_count(n, samples), segs.len());
+        prop_assert_eq!(segment_spans(n, samples).len(), segs.len());
         let mut covered = vec![false; n];
         for (k, s) in segs.iter().enumerate() {
             prop_assert_eq!(s.index, k);

@@ -7,7 +7,9 @@ mod common;
 
 mod demo_clip;
 mod features;
+mod hostile_limits;
 mod hostile_wav;
+mod limits_props;
 mod mel_fixtures;
 mod mel_props;
 mod normalize;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
+use crate::limits::{AudioLimits, LimitError, LimitValue, to_u64};
 
 /// How `center = true` pads the clip by `n_fft / 2` samples on both sides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -118,27 +119,42 @@ impl MelConfig {
     /// Number of frames a clip of `n_samples` samples yields, or `None` when librosa would
     /// refuse it (fewer than `n_fft` samples after padding, i.e. `center = false` and a clip
     /// shorter than `n_fft`).
+    /// Also `None` if the padded length overflows `usize` (no real clip is that long).
     pub fn n_frames(&self, n_samples: usize) -> Option<usize> {
         let padded = if self.center {
-            n_samples + 2 * (self.n_fft / 2)
+            n_samples.checked_add(2 * (self.n_fft / 2))?
         } else {
             n_samples
         };
         (padded >= self.n_fft).then(|| 1 + (padded - self.n_fft) / self.hop_length.max(1))
     }
 
-    /// Checks that every field is usable; the error names the first offending field.
+    /// Checks that every field is usable and within [`AudioLimits::default`]; the error names
+    /// the first offending field.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_within(&AudioLimits::default())
+    }
+
+    /// [`validate`](Self::validate) with explicit limits: `sample_rate` in
+    /// `min_sample_rate..=max_sample_rate`, `n_fft` (and so `win_length`) at most
+    /// `max_n_fft`, `n_mels` at most `max_n_mels`, `hop_length` at most `max_hop_length` and
+    /// `sample_rate / hop_length` at most `max_frames_per_second`. A field beyond a limit gives a [`ConfigError`] whose `limit`
+    /// holds the [`LimitError`].
+    pub fn validate_within(&self, limits: &AudioLimits) -> Result<(), ConfigError> {
         let nyquist = f64::from(self.sample_rate) / 2.0;
         if self.sample_rate == 0 {
             return Err(ConfigError::new("sample_rate", "must be > 0"));
         }
+        limits
+            .check_sample_rate("`sample_rate`", self.sample_rate)
+            .map_err(|e| ConfigError::limit("sample_rate", e))?;
         if self.n_fft < 2 {
             return Err(ConfigError::new(
                 "n_fft",
                 format!("must be >= 2, got {}", self.n_fft),
             ));
         }
+        self.check_sizes(limits)?;
         if self.win_length == 0 {
             return Err(ConfigError::new("win_length", "must be > 0"));
         }
@@ -154,6 +170,7 @@ impl MelConfig {
         if self.hop_length == 0 {
             return Err(ConfigError::new("hop_length", "must be > 0"));
         }
+        self.check_frame_rate(limits)?;
         if self.n_mels == 0 {
             return Err(ConfigError::new("n_mels", "must be > 0"));
         }
@@ -214,6 +231,71 @@ impl MelConfig {
             return Err(ConfigError::new(
                 "top_db",
                 format!("must be finite and >= 0 dB (or null), got {top_db}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `n_fft` and `n_mels` against their limits: they size the extractor's buffers and the
+    /// output (`win_length` is checked to be at most `n_fft` next).
+    fn check_sizes(&self, limits: &AudioLimits) -> Result<(), ConfigError> {
+        if self.n_fft > limits.max_n_fft {
+            return Err(ConfigError::limit(
+                "n_fft",
+                LimitError::above(
+                    "`n_fft`",
+                    LimitValue::Int(self.n_fft as u128),
+                    to_u64(limits.max_n_fft),
+                    "",
+                    "max_n_fft",
+                ),
+            ));
+        }
+        if self.n_mels > limits.max_n_mels {
+            return Err(ConfigError::limit(
+                "n_mels",
+                LimitError::above(
+                    "`n_mels`",
+                    LimitValue::Int(self.n_mels as u128),
+                    to_u64(limits.max_n_mels),
+                    "",
+                    "max_n_mels",
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `hop_length` against `max_hop_length`, then `sample_rate / hop_length` against
+    /// `max_frames_per_second`, in exact integer arithmetic (`hop_length > 0` and
+    /// `sample_rate` in range were checked before).
+    fn check_frame_rate(&self, limits: &AudioLimits) -> Result<(), ConfigError> {
+        if self.hop_length > limits.max_hop_length {
+            return Err(ConfigError::limit(
+                "hop_length",
+                LimitError::above(
+                    "`hop_length`",
+                    LimitValue::Int(self.hop_length as u128),
+                    to_u64(limits.max_hop_length),
+                    " samples",
+                    "max_hop_length",
+                ),
+            ));
+        }
+        let max = u128::from(limits.max_frames_per_second);
+        if u128::from(self.sample_rate) > max * self.hop_length as u128 {
+            return Err(ConfigError::limit(
+                "hop_length",
+                LimitError::above(
+                    format!(
+                        "frame rate `sample_rate` / `hop_length` = {} / {}",
+                        self.sample_rate, self.hop_length
+                    ),
+                    LimitValue::Real(f64::from(self.sample_rate) / self.hop_length as f64),
+                    u64::from(limits.max_frames_per_second),
+                    " frames/s",
+                    "max_frames_per_second",
+                ),
             ));
         }
         Ok(())

@@ -39,6 +39,7 @@ pub use filterbank::MelFilterbank;
 pub use logmel::LogMel;
 
 use crate::error::{ConfigError, MelError};
+use crate::limits::AudioLimits;
 use db::DbParams;
 use spectrum::PowerSpectrum;
 use stft::FramePlan;
@@ -66,9 +67,15 @@ impl std::fmt::Debug for MelExtractor {
 }
 
 impl MelExtractor {
-    /// Validates `config` and plans the FFT, window and filterbank.
+    /// Validates `config` (within [`AudioLimits::default`]) and plans the FFT, window and
+    /// filterbank. Nothing is allocated before the config is validated.
     pub fn new(config: &MelConfig) -> Result<Self, ConfigError> {
-        config.validate()?;
+        Self::with_limits(config, &AudioLimits::default())
+    }
+
+    /// [`new`](Self::new) with explicit limits ([`MelConfig::validate_within`]).
+    pub fn with_limits(config: &MelConfig, limits: &AudioLimits) -> Result<Self, ConfigError> {
+        config.validate_within(limits)?;
         let n_fft = config.n_fft;
         // librosa pad_center: the window sits at (n_fft - win_length) / 2 inside the frame.
         let mut window = vec![0f64; n_fft];

@@ -23,6 +23,7 @@
 //! ```
 
 mod convert;
+mod magic;
 mod riff;
 
 use std::fs::File;

@@ -84,17 +84,10 @@ pub(crate) fn scan<R: Read + Seek>(r: &mut R) -> Result<Layout, WavError> {
     if magic == b"RF64" {
         return Err(WavError::Unsupported("RF64 (64-bit WAV)".into()));
     }
-    if !b"RIFF".starts_with(magic) {
-        return Err(WavError::NotWav(format!(
-            "starts with {}, not \"RIFF\"",
-            show_id(magic)
-        )));
-    }
-    if n > 8 && !b"WAVE".starts_with(&header[8..n]) {
-        return Err(WavError::NotWav(format!(
-            "RIFF form type is {}, not \"WAVE\"",
-            show_id(&header[8..n])
-        )));
+    // Never quote the bytes: the file may be one the user did not mean to show (a manifest
+    // entry can be a symlink to anything). Name the format when it is a common one.
+    if !b"RIFF".starts_with(magic) || (n > 8 && !b"WAVE".starts_with(&header[8..n])) {
+        return Err(WavError::NotWav(super::magic::sniff(&header[..n])));
     }
     if n < 12 {
         return Err(WavError::TruncatedHeader {
