@@ -29,6 +29,7 @@ mod config;
 pub mod dataset;
 mod digest;
 mod error;
+pub mod features;
 mod infer;
 mod link;
 // Hidden, not API: the model directory format is documented on `Tagger::save`. The module stays

@@ -3,6 +3,7 @@
 //! `cargo test -p sonotag --test integration tagger::`.
 
 mod crash_safety;
+mod features;
 mod hostile_inputs;
 mod instruments;
 mod tagger;
