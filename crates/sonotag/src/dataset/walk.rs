@@ -18,7 +18,15 @@ use walkdir::WalkDir;
 
 use super::DatasetError;
 
-/// How a folder walk treats symbolic links (see the [module documentation](self)).
+/// How a folder walk ([`wav_files`], [`folder_tree`](super::folder_tree),
+/// [`expand_inputs`]) treats symbolic links.
+///
+/// **Links are not followed by default**: a link inside the walked tree, to a file or to a
+/// folder, is skipped, so a walk always ends and lists each file once. The folder a walk starts
+/// from may itself be a link (the user named it). With `follow_links`, links are followed; a
+/// link to one of its own ancestor folders is [`DatasetError::LinkLoop`] naming the link, a
+/// dangling link an [`Io`](DatasetError::Io) error naming it, and a file reachable through
+/// several paths is listed once per path.
 ///
 /// ```
 /// use sonotag::dataset::WalkOptions;
