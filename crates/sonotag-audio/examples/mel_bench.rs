@@ -126,7 +126,13 @@ fn run() -> Result<(), String> {
         extractor.extract(&audio).map_err(|e| e.to_string())
     })?;
     if let Some(path) = &args.output {
-        sonotag_audio::features::write_json_atomic(&mel, path).map_err(|e| e.to_string())?;
+        // A plain write: this is a comparison aid, not a user-facing output (the `sonotag
+        // features` command writes atomically through the facade).
+        let io = |e: std::io::Error| format!("{}: {e}", path.display());
+        let mut w = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+        serde_json::to_writer(&mut w, &mel).map_err(|e| e.to_string())?;
+        std::io::Write::write_all(&mut w, b"\n").map_err(io)?;
+        std::io::Write::flush(&mut w).map_err(io)?;
     }
     let audio_seconds = audio.len() as f64 / f64::from(config.sample_rate);
     if args.json {

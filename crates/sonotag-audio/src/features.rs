@@ -1,18 +1,17 @@
-//! File-level front end: the library side of the `sonotag features` command.
+//! File-level front end of the `sonotag features` command: the config file and the
+//! extraction. Writing the JSON output is the facade's job (`sonotag::features`), through its
+//! one atomic file writer.
 //!
 //! ```no_run
 //! use std::path::Path;
-//! let summary = sonotag_audio::features::extract_file_to_json(
-//!     Path::new("in.wav"),
-//!     Some(Path::new("mel.json")),
-//!     Path::new("out.json"),
-//! )?;
+//! let config = sonotag_audio::features::load_mel_config(Path::new("mel.json"))?;
+//! let (mel, summary) = sonotag_audio::features::extract_file(Path::new("in.wav"), &config)?;
 //! println!("{} bands x {} frames", summary.n_mels, summary.n_frames);
 //! # Ok::<(), sonotag_audio::AudioError>(())
 //! ```
 
 use std::fs;
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -27,7 +26,7 @@ use crate::wav::decode_file;
 /// bytes, and the bound keeps a mistaken path (a WAV, a log) from being read whole.
 pub const MAX_MEL_CONFIG_BYTES: u64 = 1 << 20;
 
-/// What [`extract_file_to_json`] produced.
+/// What [`extract_file`] produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FeatureSummary {
     /// Mel bands written.
@@ -152,54 +151,4 @@ pub fn extract_file_within(
         duration_s,
     };
     Ok((mel, summary))
-}
-
-/// The `sonotag features` command: `input` WAV, optional MEL.json (`None` = defaults),
-/// writes `{"n_mels": M, "n_frames": T, "data": [[T values] x M]}` (dB, mel-major) to
-/// `output` atomically: on any error no output file is created or changed.
-pub fn extract_file_to_json(
-    input: &Path,
-    config_json: Option<&Path>,
-    output: &Path,
-) -> Result<FeatureSummary, AudioError> {
-    let config = match config_json {
-        Some(path) => load_mel_config(path)?,
-        None => MelConfig::default(),
-    };
-    let (mel, summary) = extract_file(input, &config)?;
-    write_json_atomic(&mel, output)?;
-    Ok(summary)
-}
-
-/// Serialises `value` as JSON to `output` through a temporary file in the same folder, renamed
-/// into place once complete (a reader never sees a half-written file).
-pub fn write_json_atomic<T: Serialize>(value: &T, output: &Path) -> Result<(), AudioError> {
-    let write_err = |source: std::io::Error| AudioError::Write {
-        path: output.to_path_buf(),
-        source,
-    };
-    if output.is_dir() {
-        return Err(write_err(std::io::Error::new(
-            std::io::ErrorKind::IsADirectory,
-            "the output path is a directory",
-        )));
-    }
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".sonotag-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
-        serde_json::to_writer(&mut w, value).map_err(|e| write_err(e.into()))?;
-        w.write_all(b"\n").map_err(write_err)?;
-        w.flush().map_err(write_err)?;
-    }
-    // The temp file is deleted on drop if persisting fails.
-    tmp.persist(output).map_err(|e| write_err(e.error))?;
-    Ok(())
 }

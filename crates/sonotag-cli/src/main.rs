@@ -3,12 +3,17 @@
 //! exits non-zero.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+// Standard output and error go through `output` only: `println!` panics when stdout is closed
+// or full.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod commands;
+mod output;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use output::CliError;
 
 /// Train and use calibrated multilabel audio taggers.
 #[derive(Debug, Parser)]
@@ -42,9 +47,13 @@ fn main() -> ExitCode {
         Command::Metrics(args) => commands::metrics::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Ok(()) | Err(CliError::StdoutClosed) => ExitCode::SUCCESS,
+        Err(CliError::Failed(message)) => {
+            output::note(&format!("error: {message}"));
+            ExitCode::FAILURE
+        }
+        Err(CliError::Stdout(e)) => {
+            output::note(&format!("error: cannot write to standard output: {e}"));
             ExitCode::FAILURE
         }
     }

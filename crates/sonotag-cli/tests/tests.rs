@@ -3,4 +3,5 @@
 //! `cargo test -p sonotag-cli --test integration cli::`.
 
 mod cli;
+mod stdout;
 mod tagger_cli;

@@ -56,6 +56,19 @@ pub enum MetricsError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A number from outside (a number of bins, ...) is outside the range this crate accepts;
+    /// refused before anything is allocated from it.
+    #[error("`{field}` is {value}; it must be between {min} and {max}")]
+    OutOfRange {
+        /// The parameter's name (`bins`, `n_bins`).
+        field: &'static str,
+        /// The value given.
+        value: usize,
+        /// The smallest accepted value.
+        min: usize,
+        /// The largest accepted value (the limit).
+        max: usize,
+    },
     /// There is nothing to compute on.
     #[error("empty input: {0}")]
     EmptyInput(String),

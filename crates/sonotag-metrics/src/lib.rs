@@ -41,9 +41,9 @@ pub mod streaming;
 pub mod threshold;
 
 pub use calibration::{
-    Binning, CalibrationError, Calibrator, FitStatus, PlattFit, PlattOptions, ReliabilityBin,
-    SaturationReport, TemperatureFit, TemperatureOptions, brier_score, calibration_error,
-    fit_platt, fit_platt_per_label, fit_temperature, fit_temperature_per_label,
+    Binning, CalibrationError, Calibrator, FitStatus, MAX_BINS, PlattFit, PlattOptions,
+    ReliabilityBin, SaturationReport, TemperatureFit, TemperatureOptions, brier_score,
+    calibration_error, fit_platt, fit_platt_per_label, fit_temperature, fit_temperature_per_label,
     negative_log_likelihood, nll_from_logits, reliability_curve, saturation_report,
 };
 pub use error::{MetricsError, Result};

@@ -6,7 +6,9 @@
 mod common;
 
 mod calibration;
+mod csv_harness;
 mod fixtures;
+mod limits;
 mod losses;
 mod properties;
 mod report_csv;

@@ -30,6 +30,7 @@ mod config;
 pub mod dataset;
 mod digest;
 mod error;
+pub mod features;
 mod infer;
 mod limits;
 mod link;

@@ -3,6 +3,7 @@
 //! `cargo test -p sonotag --test integration tagger::`.
 
 mod crash_safety;
+mod features;
 mod fuzz_harness;
 mod harness;
 mod hostile_inputs;

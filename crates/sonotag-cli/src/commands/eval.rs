@@ -7,6 +7,7 @@ use sonotag::dataset::{Dataset, Manifest};
 use sonotag::metrics::ReportOptions;
 
 use super::metric;
+use crate::output::{CliError, Stdout};
 
 /// Arguments of `sonotag eval`.
 #[derive(Debug, clap::Args)]
@@ -29,7 +30,7 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), CliError> {
     let err = |e: sonotag::Error| e.to_string();
     let tagger = Tagger::load(&args.model).map_err(err)?;
     let manifest = Manifest::read(&args.manifest).map_err(|e| e.to_string())?;
@@ -47,20 +48,20 @@ pub fn run(args: Args) -> Result<(), String> {
             ..ReportOptions::default()
         };
         let report = tagger.metrics_report(&data, &options).map_err(err)?;
-        println!(
-            "{}",
-            serde_json::to_string(&report).map_err(|e| e.to_string())?
-        );
-        return Ok(());
+        let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+        let mut out = Stdout::new();
+        out.line(&json)?;
+        return out.finish();
     }
-    print!("{}", evaluation.per_label_table(tagger.labels()));
-    println!(
+    let mut out = Stdout::new();
+    out.text(&evaluation.per_label_table(tagger.labels()))?;
+    out.line(&format!(
         "macro ROC-AUC {}, mAP {}, ECE {} (uncalibrated {}), Brier {}",
         metric(evaluation.calibrated.roc_auc.macro_average),
         metric(evaluation.calibrated.average_precision.macro_average),
         metric(evaluation.calibrated.ece),
         metric(evaluation.raw.ece),
         metric(evaluation.calibrated.brier)
-    );
-    Ok(())
+    ))?;
+    out.finish()
 }

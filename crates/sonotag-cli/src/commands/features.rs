@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::output::CliError;
+
 /// Arguments of `sonotag features`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,12 +19,9 @@ pub struct Args {
 }
 
 /// Runs the command; the error is the one line to print.
-pub fn run(args: Args) -> Result<(), String> {
-    sonotag::audio::features::extract_file_to_json(
-        &args.input,
-        args.config.as_deref(),
-        &args.output,
-    )
-    .map(|_| ())
-    .map_err(|e| e.to_string())
+/// (Nothing goes to standard output: the features go to `--output`, written atomically.)
+pub fn run(args: Args) -> Result<(), CliError> {
+    sonotag::features::extract_to_json(&args.input, args.config.as_deref(), &args.output)
+        .map(|_| ())
+        .map_err(|e| CliError::Failed(e.to_string()))
 }

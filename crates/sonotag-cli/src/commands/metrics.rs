@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use sonotag::metrics::{ReportOptions, metrics_report_from_csv};
 
+use crate::output::{CliError, Stdout};
+
 /// Arguments of `sonotag metrics`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,7 +18,7 @@ pub struct Args {
     /// Probability at or above which a label is predicted present (F1, Hamming loss).
     #[arg(long, default_value_t = 0.5)]
     threshold: f32,
-    /// Number of equal-width bins for ECE and MCE.
+    /// Number of equal-width bins for ECE and MCE (1 to 100000).
     #[arg(long, default_value_t = 15)]
     bins: usize,
     /// The scores are logits: apply a sigmoid instead of rejecting values outside [0, 1].
@@ -25,7 +27,7 @@ pub struct Args {
 }
 
 /// Runs the command; prints the report as one JSON object on stdout.
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), CliError> {
     let options = ReportOptions {
         threshold: args.threshold,
         bins: args.bins,
@@ -34,6 +36,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let report = metrics_report_from_csv(&args.scores, &args.targets, &options)
         .map_err(|e| e.to_string())?;
     let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
-    println!("{json}");
-    Ok(())
+    let mut out = Stdout::new();
+    out.line(&json)?;
+    out.finish()
 }

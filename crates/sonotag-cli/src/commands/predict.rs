@@ -1,8 +1,12 @@
 //! `sonotag predict`: per-segment and clip-level probabilities for WAV files.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
+use std::path::PathBuf;
 
-use sonotag::Tagger;
+use sonotag::dataset::{WalkOptions, expand_inputs};
+use sonotag::{Prediction, Tagger};
+
+use crate::output::{CliError, Stdout};
 
 /// Arguments of `sonotag predict`.
 #[derive(Debug, clap::Args)]
@@ -10,9 +14,13 @@ pub struct Args {
     /// The model directory.
     #[arg(long)]
     model: PathBuf,
-    /// WAV files, or folders searched recursively for `.wav` files.
+    /// WAV files, or folders searched recursively for `.wav` files (symbolic links inside a
+    /// folder are skipped unless --follow-links).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
+    /// Follow symbolic links inside input folders (a link to its own ancestor is an error).
+    #[arg(long)]
+    follow_links: bool,
     /// Output format: csv (one row per segment and label) or json (one object per file).
     #[arg(long, default_value = "csv")]
     format: String,
@@ -25,100 +33,67 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), CliError> {
     if args.format != "csv" && args.format != "json" {
-        return Err(format!(
-            "--format: unknown format `{}` (csv, json)",
-            args.format
-        ));
+        return Err(format!("--format: unknown format `{}` (csv, json)", args.format).into());
     }
     let tagger = Tagger::load(&args.model).map_err(|e| e.to_string())?;
-    let files = expand(&args.inputs)?;
-    let mut out = Vec::new();
+    let walk = WalkOptions::default().with_follow_links(args.follow_links);
+    let files = expand_inputs(&args.inputs, &walk).map_err(|e| e.to_string())?;
+    let mut predictions = Vec::new();
     for result in tagger.predict_files(&files) {
         let mut prediction = result.map_err(|e| e.to_string())?;
         if let Some(k) = args.top_k {
-            let keep: Vec<String> = prediction
-                .top_k(k)
-                .into_iter()
-                .map(|(l, _)| l.to_string())
-                .collect();
-            let idx: Vec<usize> = prediction
-                .labels
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| keep.contains(l))
-                .map(|(i, _)| i)
-                .collect();
-            let pick = |v: &[f32]| idx.iter().map(|&i| v[i]).collect::<Vec<f32>>();
-            prediction.clip = pick(&prediction.clip);
-            prediction.thresholds = pick(&prediction.thresholds);
-            for s in &mut prediction.segments {
-                s.probabilities = pick(&s.probabilities);
-            }
-            prediction.labels = idx.iter().map(|&i| prediction.labels[i].clone()).collect();
+            keep_top_k(&mut prediction, k);
         }
-        out.push(prediction);
+        predictions.push(prediction);
     }
+    let mut out = Stdout::new();
     if args.format == "json" {
-        println!(
-            "{}",
-            serde_json::to_string(&out).map_err(|e| e.to_string())?
-        );
-        return Ok(());
+        let json = serde_json::to_string(&predictions).map_err(|e| e.to_string())?;
+        out.line(&json)?;
+        return out.finish();
     }
-    let mut w = csv::Writer::from_writer(std::io::stdout());
-    let io = |e: csv::Error| e.to_string();
-    w.write_record(["file", "start_s", "end_s", "label", "probability"])
-        .map_err(io)?;
-    for p in &out {
-        for row in p.rows(args.min_conf) {
-            w.write_record([
-                p.source.clone(),
-                format!("{:.3}", row.start_s),
-                format!("{:.3}", row.end_s),
-                row.label,
-                format!("{:.6}", row.probability),
-            ])
-            .map_err(io)?;
-        }
-    }
-    w.flush().map_err(|e| e.to_string())
-}
-
-/// Files as given, folders expanded to their `.wav` files (sorted, recursive).
-fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut found = Vec::new();
-            walk(input, &mut found)?;
-            if found.is_empty() {
-                return Err(format!("{}: no .wav files in this folder", input.display()));
+    {
+        let mut w = csv::Writer::from_writer(out.writer());
+        w.write_record(["file", "start_s", "end_s", "label", "probability"])
+            .map_err(CliError::csv)?;
+        for p in &predictions {
+            for row in p.rows(args.min_conf) {
+                w.write_record([
+                    p.source.clone(),
+                    format!("{:.3}", row.start_s),
+                    format!("{:.3}", row.end_s),
+                    row.label,
+                    format!("{:.6}", row.probability),
+                ])
+                .map_err(CliError::csv)?;
             }
-            found.sort();
-            files.extend(found);
-        } else if input.exists() {
-            files.push(input.clone());
-        } else {
-            return Err(format!("{}: no such file or folder", input.display()));
         }
+        w.flush().map_err(CliError::stdout)?;
     }
-    Ok(files)
+    out.finish()
 }
 
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for entry in entries {
-        let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
-        if path.is_dir() {
-            walk(&path, found)?;
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
-        {
-            found.push(path);
-        }
+/// Keeps only the `k` most probable labels of a prediction (in the model's label order).
+fn keep_top_k(prediction: &mut Prediction, k: usize) {
+    let keep: HashSet<String> = prediction
+        .top_k(k)
+        .into_iter()
+        .map(|(l, _)| l.to_string())
+        .collect();
+    let idx: Vec<usize> = prediction
+        .labels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| keep.contains(*l))
+        .map(|(i, _)| i)
+        .collect();
+    let pick = |v: &[f32]| idx.iter().map(|&i| v[i]).collect::<Vec<f32>>();
+    prediction.clip = pick(&prediction.clip);
+    prediction.thresholds = pick(&prediction.thresholds);
+    for s in &mut prediction.segments {
+        s.probabilities = pick(&s.probabilities);
     }
-    Ok(())
+    prediction.labels = idx.iter().map(|&i| prediction.labels[i].clone()).collect();
 }

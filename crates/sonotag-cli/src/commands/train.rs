@@ -10,6 +10,7 @@ use sonotag::{
 };
 
 use super::metric;
+use crate::output::{CliError, Stdout, note};
 
 /// Arguments of `sonotag train` (they mirror the library's builder).
 #[derive(Debug, clap::Args)]
@@ -89,7 +90,7 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), CliError> {
     let err = |e: sonotag::Error| e.to_string();
     let calibration = match args.calibration.as_str() {
         "temperature" => CalibrationMethod::Temperature,
@@ -98,25 +99,22 @@ pub fn run(args: Args) -> Result<(), String> {
         other => {
             return Err(format!(
                 "--calibration: unknown method `{other}` (temperature, platt, none)"
-            ));
+            )
+            .into());
         }
     };
     let pos_weight = match args.pos_weight.as_str() {
         "none" => PosWeight::None,
         "auto" => PosWeight::Auto,
         other => {
-            return Err(format!(
-                "--pos-weight: unknown value `{other}` (none, auto)"
-            ));
+            return Err(format!("--pos-weight: unknown value `{other}` (none, auto)").into());
         }
     };
     let task = match args.task.as_str() {
         "multilabel" => TaskKind::MultiLabel,
         "multiclass" => TaskKind::MultiClass,
         other => {
-            return Err(format!(
-                "--task: unknown task `{other}` (multilabel, multiclass)"
-            ));
+            return Err(format!("--task: unknown task `{other}` (multilabel, multiclass)").into());
         }
     };
     let preset = PresetName::parse(&args.model).map_err(err)?;
@@ -158,17 +156,19 @@ pub fn run(args: Args) -> Result<(), String> {
     tagger.save(&args.out).map_err(err)?;
     if args.json {
         let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
-        println!("{json}");
+        let mut out = Stdout::new();
+        out.line(&json)?;
+        out.finish()?;
     } else {
         let v = &report.validation.calibrated;
-        eprintln!(
+        note(&format!(
             "saved {} (best epoch {}, validation macro ROC-AUC {}, mAP {}, ECE {})",
             args.out.display(),
             report.summary.best_epoch,
             metric(v.roc_auc.macro_average),
             metric(v.average_precision.macro_average),
             metric(v.ece)
-        );
+        ));
     }
     Ok(())
 }
@@ -184,9 +184,9 @@ fn progress_reporter() -> impl FnMut(&TrainEvent) + Send + 'static {
             device,
             ..
         } => {
-            eprintln!(
+            note(&format!(
                 "training on {train_segments} segments, validating on {val_clips} clips ({device})"
-            );
+            ));
         }
         TrainEvent::EpochStart { epoch, epochs } if terminal => {
             let b = ProgressBar::new(0);
@@ -214,7 +214,7 @@ fn progress_reporter() -> impl FnMut(&TrainEvent) + Send + 'static {
             if let Some(b) = bar.take() {
                 b.finish_and_clear();
             }
-            eprintln!(
+            note(&format!(
                 "epoch {}: train loss {:.4}, val loss {:.4}, val ROC-AUC {}, val mAP {}, val ECE {:.4}, {:.1} s",
                 m.epoch,
                 m.train_loss,
@@ -223,13 +223,17 @@ fn progress_reporter() -> impl FnMut(&TrainEvent) + Send + 'static {
                 metric(m.val_map),
                 m.val_ece,
                 m.seconds
-            );
+            ));
         }
         TrainEvent::EarlyStop { epoch, best_epoch } => {
-            eprintln!("early stop after epoch {epoch}: keeping epoch {best_epoch}");
+            note(&format!(
+                "early stop after epoch {epoch}: keeping epoch {best_epoch}"
+            ));
         }
         TrainEvent::EngineFallback(reason) => {
-            eprintln!("note: training runs on burn's kernels, not sonotag's CPU engine: {reason}");
+            note(&format!(
+                "note: training runs on burn's kernels, not sonotag's CPU engine: {reason}"
+            ));
         }
         _ => {}
     }

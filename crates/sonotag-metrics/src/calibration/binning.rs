@@ -3,7 +3,38 @@
 use serde::{Deserialize, Serialize};
 
 use super::check_pairs;
-use crate::error::{Result, invalid};
+use crate::error::{MetricsError, Result};
+
+/// The largest number of calibration bins any function of this crate accepts.
+///
+/// A bin array (and an edge array) is allocated per call, so an outside number of bins (a
+/// command-line flag, a config file) must be bounded before it sizes an allocation. More than
+/// 100,000 equal-width bins is never meaningful for calibration: each bin needs many samples
+/// for its observed rate to mean anything, and torchmetrics' float32 edges stop being distinct
+/// long before that.
+pub const MAX_BINS: usize = 100_000;
+
+/// Checks a number of bins named `field`: at least 1 and at most [`MAX_BINS`].
+///
+/// ```
+/// use sonotag_metrics::calibration::{MAX_BINS, check_bins};
+/// assert!(check_bins("bins", 15).is_ok());
+/// assert!(check_bins("bins", 0).is_err());
+/// let err = check_bins("bins", MAX_BINS + 1).unwrap_err();
+/// assert!(err.to_string().contains("100000"), "{err}");
+/// ```
+pub fn check_bins(field: &'static str, bins: usize) -> Result<()> {
+    if (1..=MAX_BINS).contains(&bins) {
+        Ok(())
+    } else {
+        Err(MetricsError::OutOfRange {
+            field,
+            value: bins,
+            min: 1,
+            max: MAX_BINS,
+        })
+    }
+}
 
 /// How probabilities are grouped into bins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,11 +76,14 @@ pub struct CalibrationError {
 /// The `n_bins + 1` bin edges torchmetrics uses: `torch.linspace(0, 1, n_bins + 1)` in float32,
 /// reproduced bit for bit (its step is rounded to f32 first, and the upper half is computed
 /// from 1 downwards), which matters when probabilities sit on an edge such as 0.2.
-pub fn torch_linspace_edges(n_bins: usize) -> Vec<f32> {
+///
+/// `n_bins` must be in `1..=`[`MAX_BINS`] ([`check_bins`]).
+pub fn torch_linspace_edges(n_bins: usize) -> Result<Vec<f32>> {
+    check_bins("n_bins", n_bins)?;
     let steps = n_bins + 1;
     let step = f64::from(1.0f32 / n_bins as f32);
     let half = steps / 2;
-    (0..steps)
+    Ok((0..steps)
         .map(|i| {
             if i < half {
                 (step * i as f64) as f32
@@ -57,7 +91,7 @@ pub fn torch_linspace_edges(n_bins: usize) -> Vec<f32> {
                 (1.0 - step * (steps - i - 1) as f64) as f32
             }
         })
-        .collect()
+        .collect())
 }
 
 /// Per-bin sums: count, sum of probabilities, sum of targets.
@@ -77,8 +111,8 @@ impl BinSums {
 /// Equal-width sums with torchmetrics' rule: bin `b` holds `edges[b] <= p < edges[b+1]`, and
 /// `p == 1.0` gets an extra bin of its own (index `n_bins`), exactly as
 /// `torch.bucketize(p, edges, right=True) - 1` in `BinaryCalibrationError`.
-fn torch_bins(probs: &[f32], targets: &[u8], n_bins: usize) -> Vec<BinSums> {
-    let edges = torch_linspace_edges(n_bins);
+fn torch_bins(probs: &[f32], targets: &[u8], n_bins: usize) -> Result<Vec<BinSums>> {
+    let edges = torch_linspace_edges(n_bins)?;
     let mut bins = vec![BinSums::default(); n_bins + 1];
     for (&p, &y) in probs.iter().zip(targets) {
         // Number of edges <= p, minus one.
@@ -88,7 +122,7 @@ fn torch_bins(probs: &[f32], targets: &[u8], n_bins: usize) -> Vec<BinSums> {
         s.sum_p += f64::from(p);
         s.sum_y += f64::from(y);
     }
-    bins
+    Ok(bins)
 }
 
 fn errors(bins: &[BinSums], total: usize) -> CalibrationError {
@@ -121,10 +155,8 @@ fn errors(bins: &[BinSums], total: usize) -> CalibrationError {
 /// ```
 pub fn calibration_error(probs: &[f32], targets: &[u8], n_bins: usize) -> Result<CalibrationError> {
     check_pairs(probs, targets)?;
-    if n_bins == 0 {
-        return Err(invalid("n_bins", "must be at least 1"));
-    }
-    Ok(errors(&torch_bins(probs, targets, n_bins), probs.len()))
+    check_bins("n_bins", n_bins)?;
+    Ok(errors(&torch_bins(probs, targets, n_bins)?, probs.len()))
 }
 
 /// ECE, MCE and RMSCE of the bins of a reliability curve (any binning).
@@ -159,12 +191,12 @@ pub fn reliability_curve(
 ) -> Result<Vec<ReliabilityBin>> {
     check_pairs(probs, targets)?;
     match binning {
-        Binning::EqualWidth(0) | Binning::EqualMass(0) => {
-            Err(invalid("binning", "needs at least 1 bin"))
-        }
+        Binning::EqualWidth(n) | Binning::EqualMass(n) => check_bins("bins", n)?,
+    }
+    match binning {
         Binning::EqualWidth(n) => {
-            let edges = torch_linspace_edges(n);
-            let mut sums = torch_bins(probs, targets, n);
+            let edges = torch_linspace_edges(n)?;
+            let mut sums = torch_bins(probs, targets, n)?;
             let top = sums.pop().unwrap_or_default();
             if let Some(last) = sums.last_mut() {
                 last.count += top.count;
@@ -237,7 +269,7 @@ mod tests {
             0.9333333373069763,
             1.0,
         ];
-        let ours = torch_linspace_edges(15);
+        let ours = torch_linspace_edges(15).unwrap();
         for (a, b) in ours.iter().zip(torch) {
             assert_eq!(f64::from(*a), b);
         }

@@ -12,8 +12,8 @@ mod scores;
 mod temperature;
 
 pub use binning::{
-    Binning, CalibrationError, ReliabilityBin, calibration_error, calibration_error_from_bins,
-    reliability_curve, torch_linspace_edges,
+    Binning, CalibrationError, MAX_BINS, ReliabilityBin, calibration_error,
+    calibration_error_from_bins, check_bins, reliability_curve, torch_linspace_edges,
 };
 pub use calibrator::Calibrator;
 pub use platt::{PlattFit, PlattOptions, fit_platt, fit_platt_per_label};

@@ -10,8 +10,8 @@ use std::path::Path;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::calibration::{brier_score, calibration_error};
-use crate::error::{MetricsError, Result, invalid};
+use crate::calibration::{brier_score, calibration_error, check_bins};
+use crate::error::{MetricsError, Result};
 use crate::math::sigmoid_f32;
 use crate::matrix::{ScoreMatrix, TargetMatrix, check_same_shape};
 use crate::ranking::ranking_metrics;
@@ -23,7 +23,8 @@ use crate::threshold::threshold_metrics;
 pub struct ReportOptions {
     /// Predict positive when `probability >= threshold` (F1, Hamming loss); default 0.5.
     pub threshold: f32,
-    /// Number of equal-width bins of ECE/MCE; default 15.
+    /// Number of equal-width bins of ECE/MCE; default 15, at most
+    /// [`MAX_BINS`](crate::calibration::MAX_BINS).
     pub bins: usize,
     /// The scores are logits: apply a sigmoid (ranking metrics use the logits themselves, which
     /// avoids ties created by rounding large logits to 0 or 1). Default false: scores must be
@@ -166,9 +167,7 @@ pub fn metrics_report(
             scores.n_labels()
         )));
     }
-    if options.bins == 0 {
-        return Err(invalid("bins", "must be at least 1"));
-    }
+    check_bins("bins", options.bins)?;
     let converted;
     let probs: ScoreMatrix<'_> = if options.logits {
         converted = scores
@@ -213,12 +212,14 @@ pub fn metrics_report(
 }
 
 /// Builds the report from two CSV files (see [`read_scores_csv`] for the format): same labels in
-/// the same order, same number of rows.
+/// the same order, same number of rows. `options.bins` is checked (1 to
+/// [`MAX_BINS`](crate::calibration::MAX_BINS)) before either file is read.
 pub fn metrics_report_from_csv(
     scores_path: &Path,
     targets_path: &Path,
     options: &ReportOptions,
 ) -> Result<MetricsReport> {
+    check_bins("bins", options.bins)?;
     let scores = read_scores_csv(scores_path, options.logits)?;
     let targets = read_targets_csv(targets_path)?;
     if scores.labels != targets.labels {

@@ -1,7 +1,10 @@
 //! Manifest CSV files: `path,labels`, one clip per row.
 //!
-//! Paths are relative to the manifest's folder and may not leave it; labels are separated by
-//! `;`; an empty labels cell means no label is present. A UTF-8 byte-order mark, CRLF line ends
+//! Paths are relative to the manifest's folder and may not leave it, neither by `..` nor
+//! through a symbolic link (a row whose file exists is resolved, links followed, and must stay
+//! inside the resolved manifest folder; the file is not opened before that check). Labels are
+//! separated by `;`; an empty labels cell means no label is present; a manifest may use at most
+//! [`DEFAULT_MAX_LABELS`] distinct labels. A UTF-8 byte-order mark, CRLF line ends
 //! and quoted fields (with commas inside) are accepted.
 //!
 //! ```
@@ -16,11 +19,44 @@
 //! # Ok::<(), sonotag::dataset::DatasetError>(())
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use super::DatasetError;
+
+/// The most distinct labels a manifest may use (2^20): far above any real tagging vocabulary
+/// (AudioSet has 527 labels), and low enough that the per-label arrays a model and its metrics
+/// allocate stay bounded. See [`check_label_count`].
+pub const DEFAULT_MAX_LABELS: usize = 1 << 20;
+
+/// Refuses a manifest that uses more than `limit` distinct labels, with
+/// [`DatasetError::TooManyLabels`] naming the count and the limit. [`Manifest::parse`] applies
+/// it with [`DEFAULT_MAX_LABELS`].
+///
+/// ```
+/// use sonotag::dataset::{Manifest, check_label_count};
+/// let m = Manifest::parse("path,labels\na.wav,x;y;z\n".as_bytes(), "m.csv", std::path::Path::new("."))?;
+/// assert!(check_label_count(&m, 3).is_ok());
+/// let err = check_label_count(&m, 2).unwrap_err();
+/// assert_eq!(err.to_string(), "m.csv: 3 distinct labels, more than the limit of 2");
+/// # Ok::<(), sonotag::dataset::DatasetError>(())
+/// ```
+pub fn check_label_count(manifest: &Manifest, limit: usize) -> Result<(), DatasetError> {
+    let distinct: HashSet<&str> = manifest
+        .entries
+        .iter()
+        .flat_map(|e| e.labels.iter().map(String::as_str))
+        .collect();
+    if distinct.len() > limit {
+        return Err(DatasetError::TooManyLabels {
+            path: manifest.source.clone(),
+            count: distinct.len(),
+            limit,
+        });
+    }
+    Ok(())
+}
 
 /// One row of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +92,9 @@ impl Manifest {
     }
 
     /// Parses a manifest from `reader`; `source` names it in errors, `base` is the folder
-    /// relative paths resolve against.
+    /// relative paths resolve against. Rows whose file exists are resolved (links followed)
+    /// and must stay inside the resolved `base`; a missing file is left for the decoder to
+    /// report. At most [`DEFAULT_MAX_LABELS`] distinct labels.
     pub fn parse(
         reader: impl Read,
         source: impl AsRef<Path>,
@@ -98,6 +136,13 @@ impl Manifest {
         };
         let mut entries = Vec::new();
         let mut seen: HashMap<PathBuf, u64> = HashMap::new();
+        // `Path::new("m.csv").parent()` is the empty path, which does not resolve.
+        let base_dir = if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base
+        };
+        let resolved_base = base_dir.canonicalize().ok();
         for record in csv.records() {
             let record = record.map_err(|e| {
                 let line = e.position().map_or(0, |p| line_at(p.byte()));
@@ -112,6 +157,9 @@ impl Manifest {
             let labels =
                 parse_labels(record.get(labels_col).unwrap_or("")).map_err(|m| bad(line, m))?;
             let path = base.join(relative);
+            if let Some(resolved_base) = &resolved_base {
+                check_inside(&path, resolved_base, raw_path).map_err(|m| bad(line, m))?;
+            }
             if let Some(first) = seen.insert(path.clone(), line) {
                 return Err(bad(
                     line,
@@ -123,7 +171,9 @@ impl Manifest {
         if entries.is_empty() {
             return Err(bad(1, "the manifest lists no clips".into()));
         }
-        Ok(Self { source, entries })
+        let manifest = Self { source, entries };
+        check_label_count(&manifest, DEFAULT_MAX_LABELS)?;
+        Ok(manifest)
     }
 
     /// The sorted set of labels used anywhere in the manifest.
@@ -132,16 +182,19 @@ impl Manifest {
         set.into_iter().cloned().collect()
     }
 
-    /// Checks that every label is one of `known`, naming the first offending line.
+    /// Checks that every label is one of `known`, naming the first offending line (linear
+    /// time: `known` goes into a hash set). The message lists at most the first 20 known
+    /// labels.
     pub fn check_labels(&self, known: &[String]) -> Result<(), DatasetError> {
+        let set: HashSet<&str> = known.iter().map(String::as_str).collect();
         for entry in &self.entries {
-            if let Some(label) = entry.labels.iter().find(|l| !known.contains(l)) {
+            if let Some(label) = entry.labels.iter().find(|l| !set.contains(l.as_str())) {
                 return Err(DatasetError::Manifest {
                     path: self.source.clone(),
                     line: entry.line,
                     message: format!(
                         "unknown label `{label}` (the model knows: {})",
-                        known.join(", ")
+                        short_list(known, 20)
                     ),
                 });
             }
@@ -202,12 +255,35 @@ impl<'a> LineCounter<'a> {
     }
 }
 
-/// Splits a `;`-separated labels cell; an empty cell means no label.
+/// `items` joined by `, `, cut after `max` with a count of the rest.
+fn short_list(items: &[String], max: usize) -> String {
+    let mut text = items[..items.len().min(max)].join(", ");
+    if items.len() > max {
+        text.push_str(&format!(", ... ({} more)", items.len() - max));
+    }
+    text
+}
+
+/// Refuses a row whose existing file resolves (links followed) outside the resolved manifest
+/// folder. Only the path is resolved: the file is not opened, so an error can never show its
+/// content. A file that cannot be resolved (missing) is left to the decoder's error.
+fn check_inside(path: &Path, resolved_base: &Path, raw: &str) -> Result<(), String> {
+    match path.canonicalize() {
+        Ok(real) if !real.starts_with(resolved_base) => Err(format!(
+            "`{raw}` leads out of the manifest's folder through a symbolic link"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Splits a `;`-separated labels cell; an empty cell means no label. Repeated labels are kept
+/// once (a hash set: linear in the cell's size).
 fn parse_labels(cell: &str) -> Result<Vec<String>, String> {
     if cell.trim().is_empty() {
         return Ok(Vec::new());
     }
     let mut labels: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for part in cell.split(';') {
         let label = part.trim();
         if label.is_empty() {
@@ -215,7 +291,7 @@ fn parse_labels(cell: &str) -> Result<Vec<String>, String> {
                 "empty label in `{cell}` (labels are separated by `;`)"
             ));
         }
-        if !labels.iter().any(|l| l == label) {
+        if seen.insert(label) {
             labels.push(label.to_string());
         }
     }
@@ -323,6 +399,88 @@ mod tests {
                 .to_string()
                 .contains("header")
         );
+    }
+
+    #[test]
+    fn a_hundred_thousand_distinct_labels_parse_and_check_in_linear_time() {
+        let labels: Vec<String> = (0..100_000).map(|i| format!("l{i}")).collect();
+        // One row with every label (and each twice: de-duplicated), and one row per label.
+        let mut text = format!(
+            "path,labels\nall.wav,{};{}\n",
+            labels.join(";"),
+            labels.join(";")
+        );
+        for (i, l) in labels.iter().enumerate() {
+            text.push_str(&format!("c{i}.wav,{l}\n"));
+        }
+        let m = parse(&text).unwrap();
+        assert_eq!(m.entries[0].labels.len(), 100_000);
+        assert_eq!(m.labels().len(), 100_000);
+        m.check_labels(&labels).unwrap();
+        let err = m.check_labels(&labels[1..]).unwrap_err();
+        assert_eq!(line_of(err), 2);
+        let message = m.check_labels(&labels[1..]).unwrap_err().to_string();
+        assert!(message.contains("l20, ... (99979 more)"), "{message}");
+    }
+
+    #[test]
+    fn more_distinct_labels_than_the_limit_are_refused() {
+        let m = parse("path,labels\na.wav,x;y\nb.wav,y;z\n").unwrap();
+        assert!(check_label_count(&m, 3).is_ok());
+        match check_label_count(&m, 2) {
+            Err(DatasetError::TooManyLabels { count, limit, .. }) => {
+                assert_eq!((count, limit), (3, 2));
+            }
+            other => panic!("expected TooManyLabels, got {other:?}"),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_out_of_the_manifest_folder_is_refused_before_reading_it() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret.txt");
+        let content = b"\x01\x02\x03\x7fRIFF";
+        std::fs::write(&secret, content).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("data");
+        std::fs::create_dir_all(folder.join("sub")).unwrap();
+        std::fs::write(folder.join("real.wav"), b"").unwrap();
+        symlink(&secret, folder.join("sub/evil.wav")).unwrap();
+        symlink(folder.join("real.wav"), folder.join("alias.wav")).unwrap();
+        symlink(outside.path(), folder.join("out")).unwrap();
+        let manifest = folder.join("m.csv");
+        let read = |rows: &str| {
+            std::fs::write(&manifest, format!("path,labels\n{rows}")).unwrap();
+            Manifest::read(&manifest)
+        };
+        // Links that stay inside, and a missing file (the decoder's error later), are fine.
+        assert!(read("real.wav,a\nalias.wav,b\nmissing.wav,c\n").is_ok());
+        for row in ["sub/evil.wav", "out/secret.txt", "sub/../out/secret.txt"] {
+            let err = read(&format!("real.wav,a\n{row},b\n")).unwrap_err();
+            assert_eq!(line_of_ref(&err), 3, "{err}");
+            let text = err.to_string();
+            assert!(
+                text.contains(row) && text.contains("symbolic link"),
+                "{text}"
+            );
+            for byte in content {
+                assert!(
+                    !text.as_bytes().contains(byte),
+                    "{text:?} shows the file's content"
+                );
+            }
+        }
+        let err = crate::dataset::Dataset::from_manifest(&manifest).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+
+    fn line_of_ref(err: &DatasetError) -> u64 {
+        match err {
+            DatasetError::Manifest { line, .. } => *line,
+            other => panic!("unexpected error {other}"),
+        }
     }
 
     #[test]

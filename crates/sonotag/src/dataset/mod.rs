@@ -1,12 +1,14 @@
 //! Datasets: labelled clips from a manifest CSV, a folder-per-label tree, or memory.
 
 mod manifest;
+mod walk;
 
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-pub use manifest::{Manifest, ManifestEntry};
+pub use manifest::{DEFAULT_MAX_LABELS, Manifest, ManifestEntry, check_label_count};
+pub use walk::{WalkOptions, expand_inputs, wav_files};
 
 /// Labelled clips in memory, ready to train on or evaluate.
 ///
@@ -36,9 +38,15 @@ impl Dataset {
         Self::from_entries(&manifest.entries, Some(&manifest.source))
     }
 
-    /// Reads a folder-per-label tree (see [`folder_tree`]).
+    /// Reads a folder-per-label tree (see [`folder_tree`]); symbolic links inside it are
+    /// skipped (see [`WalkOptions`]).
     pub fn from_folder(root: &Path) -> Result<Self, crate::Error> {
-        Self::from_entries(&folder_tree(root)?, None)
+        Self::from_folder_with(root, &WalkOptions::default())
+    }
+
+    /// Reads a folder-per-label tree (see [`folder_tree`]) under the link policy of `options`.
+    pub fn from_folder_with(root: &Path, options: &WalkOptions) -> Result<Self, crate::Error> {
+        Self::from_entries(&folder_tree(root, options)?, None)
     }
 
     fn from_entries(
@@ -131,6 +139,32 @@ pub enum DatasetError {
         /// Why the audio could not be read (names the audio file).
         source: sonotag_audio::AudioError,
     },
+    /// A manifest uses more distinct labels than the limit.
+    #[error("{path}: {count} distinct labels, more than the limit of {limit}")]
+    TooManyLabels {
+        /// The manifest file.
+        path: PathBuf,
+        /// Distinct labels in the manifest.
+        count: usize,
+        /// The limit ([`DEFAULT_MAX_LABELS`] unless set otherwise).
+        limit: usize,
+    },
+    /// A folder walk that follows symbolic links met a link to one of its own ancestors.
+    #[error(
+        "{link}: a symbolic link to its own ancestor folder {ancestor}; the walk would never end"
+    )]
+    LinkLoop {
+        /// The link.
+        link: PathBuf,
+        /// The ancestor folder it leads back to.
+        ancestor: PathBuf,
+    },
+    /// A folder given as input holds no `.wav` file.
+    #[error("{path}: no .wav files in this folder")]
+    NoWavFiles {
+        /// The folder.
+        path: PathBuf,
+    },
     /// A folder-per-label tree holds no audio.
     #[error("{path}: no WAV files found in any label folder")]
     EmptyTree {
@@ -140,49 +174,31 @@ pub enum DatasetError {
 }
 
 /// Lists a folder-per-label tree: each subfolder of `root` is a label, and each `.wav` file
-/// inside it (recursively) is a clip carrying that one label. Entries are sorted by path so the
-/// result does not depend on the file system's order.
-pub fn folder_tree(root: &Path) -> Result<Vec<ManifestEntry>, DatasetError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| DatasetError::Io { path, source }
-    };
-    let mut entries = Vec::new();
-    let mut label_dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .map_err(io(root))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
+/// inside it (recursively) is a clip carrying that one label; files directly in `root` and
+/// folders whose name is not UTF-8 are ignored. Entries are sorted by path so the result does
+/// not depend on the file system's order. Symbolic links follow the policy of `options` (by
+/// default they are skipped; see [`WalkOptions`]).
+pub fn folder_tree(root: &Path, options: &WalkOptions) -> Result<Vec<ManifestEntry>, DatasetError> {
+    let entries: Vec<ManifestEntry> = wav_files(root, options)?
+        .into_iter()
+        .filter_map(|path| {
+            let relative = path.strip_prefix(root).ok()?;
+            let mut parts = relative.components();
+            let label = parts.next()?.as_os_str().to_str()?.to_string();
+            // A file directly in the root has no label folder.
+            parts.next()?;
+            Some(ManifestEntry {
+                path,
+                labels: vec![label],
+                line: 0,
+            })
+        })
         .collect();
-    label_dirs.sort();
-    for dir in label_dirs {
-        let Some(label) = dir.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
-            continue;
-        };
-        let mut stack = vec![dir.clone()];
-        while let Some(folder) = stack.pop() {
-            for entry in std::fs::read_dir(&folder).map_err(io(&folder))? {
-                let path = entry.map_err(io(&folder))?.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
-                {
-                    entries.push(ManifestEntry {
-                        path,
-                        labels: vec![label.clone()],
-                        line: 0,
-                    });
-                }
-            }
-        }
-    }
     if entries.is_empty() {
         return Err(DatasetError::EmptyTree {
             path: root.to_path_buf(),
         });
     }
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(entries)
 }
 
@@ -199,9 +215,30 @@ mod tests {
             std::fs::write(&path, b"").unwrap();
         }
         std::fs::write(dir.path().join("dog").join("notes.txt"), b"").unwrap();
-        let entries = folder_tree(dir.path()).unwrap();
+        std::fs::write(dir.path().join("top.wav"), b"").unwrap();
+        let entries = folder_tree(dir.path(), &WalkOptions::default()).unwrap();
         let labels: Vec<_> = entries.iter().map(|e| e.labels[0].as_str()).collect();
         assert_eq!(labels, ["cat", "dog", "dog"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folder_tree_skips_links_by_default_and_reports_loops_when_following() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("dog/deep")).unwrap();
+        std::fs::write(root.join("dog/deep/a.wav"), b"").unwrap();
+        symlink(root, root.join("dog/deep/up")).unwrap();
+        symlink(root.join("dog"), root.join("cat")).unwrap();
+        let entries = folder_tree(root, &WalkOptions::default()).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].labels, ["dog"]);
+        let follow = WalkOptions::default().with_follow_links(true);
+        assert!(matches!(
+            folder_tree(root, &follow),
+            Err(DatasetError::LinkLoop { .. })
+        ));
     }
 
     #[test]
@@ -209,7 +246,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("dog")).unwrap();
         assert!(matches!(
-            folder_tree(dir.path()),
+            folder_tree(dir.path(), &WalkOptions::default()),
             Err(DatasetError::EmptyTree { .. })
         ));
     }
