@@ -62,6 +62,12 @@ pub struct AudioLimits {
     /// (a hop of at least 0.25 ms): taggers use 50-100 frames/s; a hop of one sample at
     /// 768 kHz would make the features `n_mels` times larger than the audio.
     pub max_frames_per_second: u32,
+    /// Most feature values per second of audio, `n_mels x sample_rate / hop_length`. Default
+    /// 262 144 (2^18): 64 bands at 4 000 frames/s, or 1 024 bands at 256 frames/s; taggers make
+    /// 6 400 (64 bands x 100 frames/s). The two limits above each allow configs whose features
+    /// are thousands of times larger than the audio (1 024 bands x 4 000 frames/s from 1 kHz
+    /// audio: 4 096 values per sample); this one bounds the product.
+    pub max_values_per_second: u64,
     /// Longest mel hop (`hop_length`) in samples. Default 2^24 = 16 777 216 (8.7 min at
     /// 32 kHz): front ends hop 5-50 ms; the frame arithmetic (`frame x hop`) must stay far
     /// from overflow, and a hop of `u64::MAX` overflowed it (found by the property test).
@@ -89,6 +95,7 @@ impl Default for AudioLimits {
             max_n_fft: 65_536,
             max_n_mels: 1_024,
             max_frames_per_second: 4_000,
+            max_values_per_second: 1 << 18,
             max_hop_length: 1 << 24,
             max_window_samples: 1 << 24,
             max_overlap: 16,

@@ -329,15 +329,22 @@ fn boundary_mel_configs_are_accepted() {
     let mut ex = MelExtractor::new(&cnn14).unwrap();
     let mel = ex.extract(&vec![0.01; 320_000]).unwrap();
     assert_eq!((mel.n_mels(), mel.n_frames()), (64, 1001));
-    // Each limit exactly: n_fft 65536, n_mels 1024 (librosa allows empty filters), 4000 frames/s.
+    // Each limit exactly: n_fft 65536, 4000 frames/s with 64 bands (256,000 values/s), and
+    // 1024 bands (librosa allows empty filters) at 254 frames/s (260,063 values/s).
     let edge = MelConfig {
         n_fft: 65_536,
         win_length: 65_536,
-        n_mels: 1_024,
+        n_mels: 64,
         hop_length: 4,
         ..MelConfig::default()
     };
     edge.validate().unwrap();
+    let wide = MelConfig {
+        n_mels: 1_024,
+        hop_length: 63,
+        ..edge.clone()
+    };
+    wide.validate().unwrap();
     let too_fast = MelConfig {
         hop_length: 3,
         ..edge.clone()
@@ -346,7 +353,23 @@ fn boundary_mel_configs_are_accepted() {
     // A caller can lift a limit explicitly.
     let mut limits = AudioLimits::default();
     limits.max_frames_per_second = 16_000;
+    limits.max_values_per_second = 1 << 20;
     too_fast.validate_within(&limits).unwrap();
+}
+
+#[test]
+fn features_many_times_larger_than_the_audio_are_refused() {
+    // Every field within its own limit: 1024 bands at 1000 frames/s from 1 kHz audio would be
+    // 1024 values per input sample.
+    assert_config_refused(
+        r#"{"sample_rate":1000,"n_fft":16,"win_length":16,"hop_length":1,"n_mels":1024,"f_min":0}"#,
+        "n_mels",
+        "max_values_per_second",
+        &[
+            "feature rate `n_mels` x `sample_rate` / `hop_length` = 1024 x 1000 / 1",
+            "above the limit of 262144 values/s (AudioLimits::max_values_per_second)",
+        ],
+    );
 }
 
 #[test]

@@ -138,8 +138,9 @@ impl MelConfig {
     /// [`validate`](Self::validate) with explicit limits: `sample_rate` in
     /// `min_sample_rate..=max_sample_rate`, `n_fft` (and so `win_length`) at most
     /// `max_n_fft`, `n_mels` at most `max_n_mels`, `hop_length` at most `max_hop_length` and
-    /// `sample_rate / hop_length` at most `max_frames_per_second`. A field beyond a limit gives a [`ConfigError`] whose `limit`
-    /// holds the [`LimitError`].
+    /// `sample_rate / hop_length` at most `max_frames_per_second`, `n_mels x sample_rate /
+    /// hop_length` at most `max_values_per_second`. A field beyond a limit gives a
+    /// [`ConfigError`] whose `limit` holds the [`LimitError`].
     pub fn validate_within(&self, limits: &AudioLimits) -> Result<(), ConfigError> {
         let nyquist = f64::from(self.sample_rate) / 2.0;
         if self.sample_rate == 0 {
@@ -295,6 +296,23 @@ impl MelConfig {
                     u64::from(limits.max_frames_per_second),
                     " frames/s",
                     "max_frames_per_second",
+                ),
+            ));
+        }
+        // Values per second: n_mels x sample_rate / hop_length, compared without division.
+        let values = self.n_mels as u128 * u128::from(self.sample_rate);
+        if values > u128::from(limits.max_values_per_second) * self.hop_length as u128 {
+            return Err(ConfigError::limit(
+                "n_mels",
+                LimitError::above(
+                    format!(
+                        "feature rate `n_mels` x `sample_rate` / `hop_length` = {} x {} / {}",
+                        self.n_mels, self.sample_rate, self.hop_length
+                    ),
+                    LimitValue::Real(values as f64 / self.hop_length as f64),
+                    limits.max_values_per_second,
+                    " values/s",
+                    "max_values_per_second",
                 ),
             ));
         }
