@@ -1,7 +1,10 @@
 //! [`Limits`]: the bounds every number from outside (a file, a config, a model card, a
 //! checkpoint, a flag) is checked against before anything is sized by it.
 
+use sonotag_audio::AudioLimits;
 use sonotag_nn::NetLimits;
+
+use crate::dataset::DEFAULT_MAX_LABELS;
 
 use crate::error::{Error, Result};
 
@@ -17,6 +20,7 @@ use crate::error::{Error, Result};
 /// ```
 /// let mut limits = sonotag::Limits::default();
 /// limits.net.max_width = 16_384; // a network wider than any preset
+/// limits.audio.max_sample_rate = 1_536_000; // an unusual ultrasonic recorder
 /// limits.max_labels = 2_000_000;
 /// assert!(limits.net.max_params >= 80_000_000); // CNN14 fits the defaults
 /// ```
@@ -25,6 +29,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Limits {
+    /// Sample rates, resampling ratios, FFT and mel sizes, segment windows and counts.
+    pub audio: AudioLimits,
     /// Sizes of the network (widths, kernels, blocks, parameter count).
     pub net: NetLimits,
     /// Most labels of a dataset or a model (default 1,048,576; AudioSet has 527).
@@ -39,8 +45,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
+            audio: AudioLimits::default(),
             net: NetLimits::default(),
-            max_labels: 1 << 20,
+            max_labels: DEFAULT_MAX_LABELS,
             max_batch_size: 1 << 16,
             max_card_bytes: 256 << 20,
         }

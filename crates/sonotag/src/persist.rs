@@ -161,7 +161,7 @@ pub(crate) fn load(dir: &Path, device: &Device, limits: &Limits) -> Result<Loade
     loop {
         attempts += 1;
         let card = read_card(&card_path, limits)?;
-        match load_card(dir, card, device) {
+        match load_card(dir, card, device, limits) {
             Err(Error::Model {
                 kind: ModelFault::WeightsMissing,
                 ..
@@ -177,14 +177,14 @@ fn card_changed(card_path: &Path, dir: &Path) -> bool {
 }
 
 /// The rest of [`load`] once the card is read and checked.
-fn load_card(dir: &Path, card: ModelCard, device: &Device) -> Result<Loaded> {
+fn load_card(dir: &Path, card: ModelCard, device: &Device, limits: &Limits) -> Result<Loaded> {
     let card_path = dir.join(CARD_FILE);
-    let pipeline = FeaturePipeline::new(card.features.clone()).map_err(|e| {
-        Error::model(
-            ModelFault::Inconsistent,
-            &card_path,
-            format!("invalid `features`: {e}"),
-        )
+    let pipeline = FeaturePipeline::new(card.features.clone(), &limits.audio).map_err(|e| {
+        let kind = match &e {
+            Error::FeatureConfig(c) if c.limit.is_some() => ModelFault::OverLimit,
+            _ => ModelFault::Inconsistent,
+        };
+        Error::model(kind, &card_path, format!("invalid `features`: {e}"))
     })?;
     let weights_path = dir.join(&card.weights.file);
     let bytes = read_weights(&weights_path, &card, &card_path)?;

@@ -4,7 +4,10 @@
 //! features made exactly as during training.
 
 use rayon::prelude::*;
-use sonotag_audio::{LogMel, MelExtractor, Normalizer, NormalizerFit, SegmentConfig};
+use sonotag_audio::{
+    AudioLimits, LogMel, MelExtractor, Normalizer, NormalizerFit, ResampleError, SegmentConfig,
+    resample_within, segment_within,
+};
 
 use crate::cache::FeatureCache;
 pub(crate) use crate::config::FeatureConfig;
@@ -32,16 +35,20 @@ pub(crate) struct ClipFeatures {
 #[derive(Debug, Clone)]
 pub(crate) struct FeaturePipeline {
     config: FeatureConfig,
+    /// The bounds input rates, sizes and segment counts are checked against.
+    limits: AudioLimits,
     n_frames: usize,
     /// Segment hop in samples at the feature sample rate.
     hop: usize,
 }
 
 impl FeaturePipeline {
-    /// Checks the configuration and computes the per-segment frame count.
-    pub fn new(config: FeatureConfig) -> Result<Self> {
-        config.mel.validate()?;
-        let samples = config.segment.in_samples(config.mel.sample_rate)?;
+    /// Checks the configuration against `limits` and computes the per-segment frame count.
+    pub fn new(config: FeatureConfig, limits: &AudioLimits) -> Result<Self> {
+        config.mel.validate_within(limits)?;
+        let samples = config
+            .segment
+            .in_samples_within(config.mel.sample_rate, limits)?;
         let window = samples.window;
         if window < config.mel.n_fft {
             return Err(Error::config(
@@ -54,7 +61,7 @@ impl FeaturePipeline {
         }
         // Frame count of one window: measured on silence so it follows the extractor's own
         // centring and padding rules exactly.
-        let mut extractor = MelExtractor::new(&config.mel)?;
+        let mut extractor = MelExtractor::with_limits(&config.mel, limits)?;
         let probe = extractor
             .extract(&vec![0.0; window])
             .map_err(|e| Error::config("segment.window_s", format!("gives no frame: {e}")))?;
@@ -62,7 +69,20 @@ impl FeaturePipeline {
             n_frames: probe.n_frames(),
             hop: samples.hop,
             config,
+            limits: limits.clone(),
         })
+    }
+
+    /// Checks that audio at `sample_rate` can be brought to the features' rate within the
+    /// limits, before any of it is resampled.
+    pub fn check_input_rate(&self, sample_rate: u32) -> std::result::Result<(), ResampleError> {
+        let target = self.config.mel.sample_rate;
+        if sample_rate != target {
+            self.limits
+                .check_sample_rate("input sample rate", sample_rate)
+                .and_then(|()| self.limits.check_resample_ratio(sample_rate, target))?;
+        }
+        Ok(())
     }
 
     /// The configuration.
@@ -83,7 +103,7 @@ impl FeaturePipeline {
     /// Features of one clip (`samples` mono at `sample_rate`). A clip too short to give a
     /// segment under the residual rule is padded to one window, so every clip can be scored.
     pub fn clip(&self, samples: &[f32], sample_rate: u32) -> Result<ClipFeatures> {
-        let mut extractor = MelExtractor::new(&self.config.mel)?;
+        let mut extractor = MelExtractor::with_limits(&self.config.mel, &self.limits)?;
         self.clip_with(&mut extractor, samples, sample_rate)
     }
 
@@ -109,7 +129,7 @@ impl FeaturePipeline {
         clips
             .into_par_iter()
             .map_init(
-                || MelExtractor::new(mel),
+                || MelExtractor::with_limits(mel, &self.limits),
                 |extractor, (samples, rate)| {
                     let extractor = extractor.as_mut().map_err(|e| Error::from(e.clone()))?;
                     let Some(cache) = cache else {
@@ -148,17 +168,17 @@ impl FeaturePipeline {
         let audio: &[f32] = if sample_rate == target {
             samples
         } else {
-            resampled = sonotag_audio::resample(samples, sample_rate, target)?;
+            resampled = resample_within(samples, sample_rate, target, &self.limits)?;
             &resampled
         };
-        let mut segments = sonotag_audio::segment(audio, target, &self.config.segment)?;
+        let mut segments = segment_within(audio, target, &self.config.segment, &self.limits)?;
         if segments.is_empty() {
             // Shorter than `min_residual`: score it padded rather than not at all.
             let padding = SegmentConfig {
                 min_residual_s: 0.0,
                 ..self.config.segment.clone()
             };
-            segments = sonotag_audio::segment(audio, target, &padding)?;
+            segments = segment_within(audio, target, &padding, &self.limits)?;
         }
         if segments.is_empty() {
             return Err(Error::invalid_data(

@@ -123,6 +123,28 @@ fn model_cards_with_sizes_beyond_the_limits_are_refused_before_building() {
     // Within every width limit but too many parameters in all.
     let d = saved.edited("params", |c| c["model"]["widths"] = json!(vec![8192; 16]));
     expect_fault(&d, &defaults, ModelFault::OverLimit, &["max_params"]);
+    // Feature settings: a segment window of 1e10 s, a hop of one sample (a 2 s clip took 1 GB),
+    // an FFT of 2^30 points.
+    let d = saved.edited("window", |c| {
+        c["features"]["segment"]["window_s"] = json!(1e10)
+    });
+    expect_fault(
+        &d,
+        &defaults,
+        ModelFault::OverLimit,
+        &["window", "max_window_samples"],
+    );
+    let d = saved.edited("hop", |c| {
+        c["features"]["segment"]["hop_s"] = json!(1.0 / 16_000.0)
+    });
+    expect_fault(&d, &defaults, ModelFault::OverLimit, &["max_overlap"]);
+    let d = saved.edited("fft", |c| c["features"]["mel"]["n_fft"] = json!(1u64 << 30));
+    expect_fault(
+        &d,
+        &defaults,
+        ModelFault::OverLimit,
+        &["n_fft", "1073741824", "max_n_fft"],
+    );
     // Sizes within the limits that the weights file cannot hold: refused before reading it.
     let d = saved.edited("bigger", |c| c["model"]["widths"] = json!([256, 256]));
     expect_fault(

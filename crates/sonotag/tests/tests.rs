@@ -7,6 +7,7 @@ mod features;
 mod fuzz_harness;
 mod harness;
 mod hostile_inputs;
+mod hostile_limits;
 mod hostile_models;
 mod instruments;
 mod tagger;

@@ -138,6 +138,9 @@ impl Tagger {
         let targets = targets_of(data, &self.labels)?;
         for clip in &data.clips {
             Error::check_finite_audio(&clip.id, &clip.samples)?;
+            self.pipeline
+                .check_input_rate(clip.sample_rate)
+                .map_err(|e| Error::invalid_data(format!("clip `{}`", clip.id), e.to_string()))?;
         }
         let mut features = self.pipeline.clips(
             data.clips

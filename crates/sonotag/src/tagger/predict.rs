@@ -111,11 +111,24 @@ impl Tagger {
     /// Predicts a WAV file.
     pub fn predict_file(&self, path: impl AsRef<Path>) -> Result<Prediction> {
         let path = path.as_ref();
-        let audio = sonotag_audio::wav::decode_file(path)?;
-        let rate = audio.sample_rate();
-        let mut p = self.predict_samples(&audio.into_mono(), rate)?;
+        let (samples, rate) = self.decode(path)?;
+        let mut p = self.predict_samples(&samples, rate)?;
         p.source = path.display().to_string();
         Ok(p)
+    }
+
+    /// Decodes a WAV file to mono, refusing (with the path) a sample rate the features cannot
+    /// be made from within the limits, before anything is resampled.
+    fn decode(&self, path: &Path) -> Result<(Vec<f32>, u32)> {
+        let audio = sonotag_audio::wav::decode_file(path)?;
+        let rate = audio.sample_rate();
+        self.pipeline.check_input_rate(rate).map_err(|source| {
+            sonotag_audio::AudioError::Resample {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        Ok((audio.into_mono(), rate))
     }
 
     /// Predicts many WAV files; decoding and features run in parallel, the network in batches.
@@ -124,9 +137,8 @@ impl Tagger {
         paths
             .par_iter()
             .map(|p| {
-                let audio = sonotag_audio::wav::decode_file(p.as_ref())?;
-                let rate = audio.sample_rate();
-                let features = self.clip_features(&audio.into_mono(), rate)?;
+                let (samples, rate) = self.decode(p.as_ref())?;
+                let features = self.clip_features(&samples, rate)?;
                 Ok((p.as_ref().display().to_string(), features))
             })
             .collect::<Vec<Result<(String, ClipFeatures)>>>()

@@ -9,7 +9,7 @@ use super::options::RunOptions;
 use super::plan::Plan;
 use crate::cache::FeatureCache;
 use crate::dataset::Dataset;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::infer::SegmentSet;
 use crate::prep::FeaturePipeline;
 use crate::store::{SegmentStore, SegmentWriter};
@@ -65,6 +65,13 @@ pub(super) fn compute(
     run: &RunOptions,
 ) -> Result<Features> {
     let pipeline = &plan.pipeline;
+    // Every clip's rate first: a clip that cannot be resampled within the limits is named
+    // before hours of feature extraction.
+    for clip in data.clips.iter().chain(split.val.iter().copied()) {
+        pipeline
+            .check_input_rate(clip.sample_rate)
+            .map_err(|e| Error::invalid_data(format!("clip `{}`", clip.id), e.to_string()))?;
+    }
     let cache = run
         .feature_cache
         .as_deref()

@@ -60,7 +60,7 @@ impl Plan {
         limits.check_labels(labels.len())?;
         let model_config = network(&config.model, labels.len())?;
         model_config.check_limits(&limits.net)?;
-        let pipeline = FeaturePipeline::new(features)?;
+        let pipeline = FeaturePipeline::new(features, &limits.audio)?;
         let shape = InputShape {
             n_mels: pipeline.n_mels(),
             n_frames: pipeline.n_frames(),
