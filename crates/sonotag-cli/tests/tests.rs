@@ -3,5 +3,6 @@
 //! `cargo test -p sonotag-cli --test integration cli::`.
 
 mod cli;
+mod hostile_cli;
 mod stdout;
 mod tagger_cli;

@@ -53,7 +53,10 @@ pub use ranking::{
     precision_recall_curve, ranking_metrics, ranking_per_label, roc_auc, roc_curve,
 };
 pub use report::{MetricsReport, ReportOptions, metrics_report, metrics_report_from_csv};
-pub use streaming::{BinnedConfig, ErrorBound, StreamingMetrics, StreamingRanking};
+pub use streaming::{
+    BinnedConfig, ErrorBound, MAX_HISTOGRAM_BINS, MAX_HISTOGRAM_COUNTERS, StreamingMetrics,
+    StreamingRanking,
+};
 pub use threshold::{
     Averaged, ThresholdChoice, ThresholdMetrics, best_f1_thresholds, threshold_metrics,
 };

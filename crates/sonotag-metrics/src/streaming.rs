@@ -31,6 +31,14 @@ use crate::matrix::{ScoreMatrix, TargetMatrix, check_same_shape};
 use crate::ranking::{Group, LabelStats, RankingMetrics, label_stats, sorted_stats};
 use crate::sort::{f32_key, radix_sort_u32};
 
+/// Most histogram bins per label in binned mode (2^20): far finer than any score resolution
+/// that matters for ROC/PR areas (the default is 10,000).
+pub const MAX_HISTOGRAM_BINS: usize = 1 << 20;
+
+/// Most histogram bins over all labels in binned mode (2^26, two `u64` counters each: 1 GiB),
+/// so that a bin count and a label count from outside cannot size an unbounded allocation.
+pub const MAX_HISTOGRAM_COUNTERS: usize = 1 << 26;
+
 /// Histogram settings of the binned mode.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BinnedConfig {
@@ -128,11 +136,13 @@ impl StreamingRanking {
 
     /// Binned mode for `n_labels` labels (see the module docs for its error).
     pub fn binned(n_labels: usize, config: BinnedConfig) -> Result<Self> {
-        if config.n_bins == 0 || config.n_bins > u32::MAX as usize {
-            return Err(invalid(
-                "n_bins",
-                format!("{} is not in 1..=2^32-1", config.n_bins),
-            ));
+        if !(1..=MAX_HISTOGRAM_BINS).contains(&config.n_bins) {
+            return Err(MetricsError::OutOfRange {
+                field: "n_bins",
+                value: config.n_bins,
+                min: 1,
+                max: MAX_HISTOGRAM_BINS,
+            });
         }
         if !(config.lower.is_finite() && config.upper.is_finite() && config.lower < config.upper) {
             return Err(invalid(
@@ -143,10 +153,16 @@ impl StreamingRanking {
                 ),
             ));
         }
-        let size = config
-            .n_bins
-            .checked_mul(n_labels)
-            .ok_or_else(|| invalid("n_bins", "n_bins * n_labels overflows"))?;
+        // Two u64 counters per bin and label: bounded before they are allocated.
+        let size = config.n_bins.saturating_mul(n_labels);
+        if size > MAX_HISTOGRAM_COUNTERS {
+            return Err(MetricsError::OutOfRange {
+                field: "n_bins x n_labels",
+                value: size,
+                min: 1,
+                max: MAX_HISTOGRAM_COUNTERS,
+            });
+        }
         Ok(Self {
             n_labels,
             n_samples: 0,

@@ -351,6 +351,26 @@ fn ten_thousand_bins_keep_the_error_tiny() {
         )
         .is_err()
     );
+    // Bin counts from outside are bounded before the histograms are allocated.
+    for (n_bins, n_labels, field) in [
+        (usize::MAX, 2, "n_bins"),
+        ((1 << 20) + 1, 1, "n_bins"),
+        (1 << 20, 1 << 10, "n_bins x n_labels"),
+    ] {
+        let err = StreamingRanking::binned(
+            n_labels,
+            BinnedConfig {
+                n_bins,
+                ..Default::default()
+            },
+        )
+        .err()
+        .unwrap();
+        assert!(
+            matches!(err, MetricsError::OutOfRange { field: f, .. } if f == field),
+            "{err}"
+        );
+    }
     assert!(
         StreamingRanking::binned(
             2,

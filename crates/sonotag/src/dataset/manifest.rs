@@ -465,12 +465,12 @@ mod tests {
                 text.contains(row) && text.contains("symbolic link"),
                 "{text}"
             );
-            for byte in content {
-                assert!(
-                    !text.as_bytes().contains(byte),
-                    "{text:?} shows the file's content"
-                );
-            }
+            // Neither the text nor the control bytes of the target appear (single letters
+            // would: the temporary folder's random name holds some).
+            assert!(
+                !text.contains("RIFF") && !text.contains(['\x01', '\x02', '\x03', '\x7f']),
+                "{text:?} shows the file's content"
+            );
         }
         let err = crate::dataset::Dataset::from_manifest(&manifest).unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
