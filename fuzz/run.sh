@@ -39,7 +39,7 @@ fi
 # model_load trains a small model once at start-up and runs burn on every input: it gets a
 # larger single-allocation limit and more time per input.
 limits=(-malloc_limit_mb=64 -rss_limit_mb=1024)
-if [[ "$target" == model_load || "$target" == checkpoint_load ]]; then
+if [[ "$target" == model_load || "$target" == checkpoint_load || "$target" == metrics_csv ]]; then
   limits=(-malloc_limit_mb=256 -rss_limit_mb=2048 -timeout=30)
 fi
 # The audio targets do not need the facade (and so burn): build them without it.
@@ -47,5 +47,16 @@ features=()
 if [[ "$target" == wav_* || "$target" == mel_* ]]; then
   features=(--no-default-features)
 fi
-RUSTC_BOOTSTRAP=1 exec nice -n 10 cargo fuzz run "${features[@]}" "$target" "$work" "corpus/$target" -- \
+# AS_LIMIT_MB=N runs without AddressSanitizer under an address-space limit of N MiB
+# (`ulimit -v`; ASan reserves terabytes of shadow memory, so the two do not mix): any
+# allocation the limit cannot hold fails, and the abort is reported as a crash instead of the
+# machine swapping. libFuzzer's -malloc_limit_mb needs a sanitizer, so it is dropped then.
+sanitizer=()
+if [[ -n "${AS_LIMIT_MB:-}" ]]; then
+  sanitizer=(-s none)
+  limits=("${limits[@]/-malloc_limit_mb=*/}")
+  ulimit -v $(( AS_LIMIT_MB * 1024 ))
+fi
+RUSTC_BOOTSTRAP=1 exec nice -n 10 cargo fuzz run "${sanitizer[@]}" "${features[@]}" "$target" \
+  "$work" "corpus/$target" -- \
   -max_total_time="$secs" -print_final_stats=1 "${limits[@]}" "${dict[@]}" "$@"
