@@ -37,6 +37,8 @@ pub struct Limits {
     pub max_labels: usize,
     /// Largest batch size (default 65,536 segments).
     pub max_batch_size: usize,
+    /// Most epochs of a run (default 1,000,000; step counts stay far from overflow).
+    pub max_epochs: usize,
     /// Largest `sonotag.json` or `checkpoint.json` read (default 256 MiB; a card with a
     /// million labels and their calibration is about 100 MB).
     pub max_card_bytes: u64,
@@ -49,6 +51,7 @@ impl Default for Limits {
             net: NetLimits::default(),
             max_labels: DEFAULT_MAX_LABELS,
             max_batch_size: 1 << 16,
+            max_epochs: 1_000_000,
             max_card_bytes: 256 << 20,
         }
     }

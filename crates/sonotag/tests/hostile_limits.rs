@@ -112,6 +112,11 @@ fn settings_beyond_the_limits_are_refused_and_raised_limits_admit_them() {
         "{err:?}"
     );
     assert_line(&err, &["1048576", "65536", "Limits::max_batch_size"]);
+    let err = tiny().epochs(usize::MAX).train(&data).unwrap_err();
+    assert_line(
+        &err,
+        &["epochs", "18446744073709551615", "Limits::max_epochs"],
+    );
     let mut few = Limits::default();
     few.max_labels = 2;
     let err = tiny().limits(few).train(&data).unwrap_err();

@@ -84,7 +84,7 @@ pub(super) fn fit(
         task,
         optim: task::optimizer(config),
         n_batches,
-        total_steps: n_batches * config.epochs,
+        total_steps: n_batches.saturating_mul(config.epochs),
         step: 0,
         workspace: TrainWorkspace::new(),
         engine_fallback: None,
@@ -157,7 +157,7 @@ impl Fit<'_> {
         let done = restored.epoch;
         // A run that had already stopped early has no epoch left.
         let first_epoch = if done >= 1 && self.stopped_early(done) {
-            self.config.epochs + 1
+            self.config.epochs.saturating_add(1)
         } else {
             done + 1
         };

@@ -44,6 +44,7 @@ impl Plan {
             limits.max_batch_size,
             "max_batch_size",
         )?;
+        Limits::check("epochs", config.epochs, limits.max_epochs, "max_epochs")?;
         if data.is_empty() {
             return Err(Error::invalid_data(
                 "the training set",
