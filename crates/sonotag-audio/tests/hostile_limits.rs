@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::alloc::measure_allocs;
-use crate::common::riff;
+use crate::common::wav_at;
 use sonotag_audio::features::{MAX_MEL_CONFIG_BYTES, extract_file, load_mel_config};
 use sonotag_audio::{
     AudioError, AudioLimits, Bound, ConfigError, LimitError, LimitValue, MelConfig, MelExtractor,
@@ -14,23 +14,6 @@ use sonotag_audio::{
 };
 
 const MIB: usize = 1 << 20;
-
-/// A 16-bit PCM WAV of `n` frames at `rate` Hz, with the header's byte rate wrapping like a
-/// careless writer's (the decoder does not trust it).
-fn wav_at(rate: u32, channels: u16, n: usize) -> Vec<u8> {
-    let block = channels * 2;
-    let mut fmt = Vec::new();
-    fmt.extend_from_slice(&1u16.to_le_bytes());
-    fmt.extend_from_slice(&channels.to_le_bytes());
-    fmt.extend_from_slice(&rate.to_le_bytes());
-    fmt.extend_from_slice(&rate.wrapping_mul(u32::from(block)).to_le_bytes());
-    fmt.extend_from_slice(&block.to_le_bytes());
-    fmt.extend_from_slice(&16u16.to_le_bytes());
-    let data: Vec<u8> = (0..n * usize::from(channels))
-        .flat_map(|i| ((i as i16).wrapping_mul(311)).to_le_bytes())
-        .collect();
-    riff(&[(b"fmt ", fmt), (b"data", data)])
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -58,7 +41,7 @@ fn assert_names(text: &str, parts: &[&str]) {
 
 #[test]
 fn wav_declaring_4294967291_hz_is_refused_before_resampling() {
-    let bytes = wav_at(4_294_967_291, 1, 8);
+    let bytes = wav_at(4_294_967_291, 1, 8, 311);
     assert_eq!(bytes.len(), 60, "the 60-byte file of issue 14");
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "fast.wav", &bytes);
@@ -91,7 +74,7 @@ fn wav_declaring_4294967291_hz_is_refused_before_resampling() {
 
 #[test]
 fn wav_declaring_1_hz_is_refused_before_resampling() {
-    let bytes = wav_at(1, 1, 100_000);
+    let bytes = wav_at(1, 1, 100_000, 311);
     assert!(bytes.len() > 200_000);
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "slow.wav", &bytes);

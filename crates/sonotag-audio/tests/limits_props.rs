@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 
 use crate::common::alloc::measure_allocs;
-use crate::common::riff;
+use crate::common::wav_at;
 use sonotag_audio::{AudioLimits, MelConfig, MelExtractor, ResampleError, resample_within, wav};
 
 /// Target rate of the pipeline (the default MelConfig's).
@@ -23,22 +23,6 @@ const TARGET: u32 = 16_000;
 /// the rate, 3 MB at 768 kHz), the mel plan and FFT scratch (under 1 MB): 16 MiB.
 fn pipeline_budget(len: usize) -> usize {
     16 * (1 << 20) + 128 * len
-}
-
-/// A valid 16-bit WAV with `frames` frames whose header declares `rate` Hz.
-fn wav_with_rate(rate: u32, channels: u16, frames: usize, seed: u16) -> Vec<u8> {
-    let block = channels * 2;
-    let mut fmt = Vec::new();
-    fmt.extend_from_slice(&1u16.to_le_bytes());
-    fmt.extend_from_slice(&channels.to_le_bytes());
-    fmt.extend_from_slice(&rate.to_le_bytes());
-    fmt.extend_from_slice(&rate.wrapping_mul(u32::from(block)).to_le_bytes());
-    fmt.extend_from_slice(&block.to_le_bytes());
-    fmt.extend_from_slice(&16u16.to_le_bytes());
-    let data: Vec<u8> = (0..frames * usize::from(channels))
-        .flat_map(|i| (i as u16).wrapping_mul(seed | 1).to_le_bytes())
-        .collect();
-    riff(&[(b"fmt ", fmt), (b"data", data)])
 }
 
 /// Rates biased to the limits' boundaries, plus arbitrary ones.
@@ -216,7 +200,7 @@ proptest! {
         frames in 0usize..1500,
         seed in any::<u16>(),
     ) {
-        let bytes = wav_with_rate(rate, channels, frames, seed);
+        let bytes = wav_at(rate, channels, frames, seed);
         let limits = AudioLimits::default();
         let (outcome, allocs) = measure_allocs(|| run_pipeline(&bytes, &limits));
         let produced = outcome?;

@@ -8,6 +8,7 @@ mod common;
 mod calibration;
 mod csv_harness;
 mod fixtures;
+mod harness;
 mod limits;
 mod losses;
 mod properties;

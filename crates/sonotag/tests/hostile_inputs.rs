@@ -9,7 +9,9 @@ use sonotag::audio::{AudioError, MelConfig, SegmentConfig};
 use sonotag::dataset::{Dataset, DatasetError};
 use sonotag::nn::CnnConfig;
 use sonotag::synthetic::{SYNTHETIC_LABELS, SyntheticConfig};
-use sonotag::{Error, ModelFault, ModelSpec, PresetName, Tagger, TaggerBuilder};
+use sonotag::{Error, ModelFault, ModelSpec, Tagger};
+
+use crate::common::{few_clips, tiny};
 
 fn write_wav(path: &Path) {
     let clip = SyntheticConfig {
@@ -120,23 +122,6 @@ fn manifest_unknown_label_is_named() {
         .unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
     assert!(err.to_string().contains("owl"), "{err}");
-}
-
-fn tiny() -> TaggerBuilder {
-    Tagger::builder()
-        .labels(SYNTHETIC_LABELS)
-        .model(ModelSpec::Preset(PresetName::Tiny))
-        .epochs(1)
-}
-
-fn few_clips() -> Dataset {
-    Dataset::from_clips(
-        SyntheticConfig {
-            n_clips: 12,
-            ..Default::default()
-        }
-        .generate(),
-    )
 }
 
 #[test]

@@ -4,24 +4,11 @@
 use std::path::Path;
 
 use sonotag::audio::{AudioError, ResampleError, SegmentConfig};
-use sonotag::dataset::{Clip, Dataset};
-use sonotag::synthetic::{SYNTHETIC_LABELS, SyntheticConfig};
-use sonotag::{Error, Limits, ModelSpec, PresetName, Tagger, TaggerBuilder};
+use sonotag::dataset::Dataset;
+use sonotag::synthetic::SYNTHETIC_LABELS;
+use sonotag::{Error, Limits, ModelSpec, Tagger};
 
-fn tiny() -> TaggerBuilder {
-    Tagger::builder()
-        .labels(SYNTHETIC_LABELS)
-        .model(ModelSpec::Preset(PresetName::Tiny))
-        .epochs(1)
-}
-
-fn clips() -> Vec<Clip> {
-    SyntheticConfig {
-        n_clips: 12,
-        ..Default::default()
-    }
-    .generate()
-}
+use crate::common::{clips, tiny};
 
 /// A 16-bit mono WAV header declaring `rate` Hz followed by `n` zero samples.
 fn wav(rate: u32, n: usize) -> Vec<u8> {

@@ -5,26 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use sonotag::dataset::Dataset;
-use sonotag::synthetic::{SYNTHETIC_LABELS, SyntheticConfig};
-use sonotag::{Error, Limits, ModelFault, ModelSpec, PresetName, Tagger, TaggerBuilder};
+use sonotag::{Error, Limits, ModelFault, Tagger};
 
-fn tiny() -> TaggerBuilder {
-    Tagger::builder()
-        .labels(SYNTHETIC_LABELS)
-        .model(ModelSpec::Preset(PresetName::Tiny))
-        .epochs(1)
-}
-
-fn few_clips() -> Dataset {
-    Dataset::from_clips(
-        SyntheticConfig {
-            n_clips: 12,
-            ..Default::default()
-        }
-        .generate(),
-    )
-}
+use crate::common::{few_clips, tiny};
 
 /// A saved tiny model and its card as JSON.
 struct Saved {

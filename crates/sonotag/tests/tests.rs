@@ -2,6 +2,7 @@
 //! this folder is a module, so a test's full name is `module::test`; run one module with
 //! `cargo test -p sonotag --test integration tagger::`.
 
+mod common;
 mod crash_safety;
 mod features;
 mod fuzz_harness;

@@ -106,3 +106,21 @@ pub fn fmt16(tag: u16, channels: u16, rate: u32, bits: u16) -> Vec<u8> {
 pub fn pcm16(codes: &[i16]) -> Vec<u8> {
     codes.iter().flat_map(|c| c.to_le_bytes()).collect()
 }
+
+/// A 16-bit PCM WAV of `frames` frames at `rate` Hz, sample `i` being `i * (seed | 1)`
+/// (wrapping), with the header's byte rate wrapping like a careless writer's (the decoder does
+/// not trust it).
+pub fn wav_at(rate: u32, channels: u16, frames: usize, seed: u16) -> Vec<u8> {
+    let block = channels * 2;
+    let mut fmt = Vec::new();
+    fmt.extend_from_slice(&1u16.to_le_bytes());
+    fmt.extend_from_slice(&channels.to_le_bytes());
+    fmt.extend_from_slice(&rate.to_le_bytes());
+    fmt.extend_from_slice(&rate.wrapping_mul(u32::from(block)).to_le_bytes());
+    fmt.extend_from_slice(&block.to_le_bytes());
+    fmt.extend_from_slice(&16u16.to_le_bytes());
+    let data: Vec<u8> = (0..frames * usize::from(channels))
+        .flat_map(|i| (i as u16).wrapping_mul(seed | 1).to_le_bytes())
+        .collect();
+    riff(&[(b"fmt ", fmt), (b"data", data)])
+}

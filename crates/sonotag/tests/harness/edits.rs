@@ -43,3 +43,25 @@ fn set(card: &mut Value, pointer: &str, value: Value) {
         map.insert(key.to_string(), value);
     }
 }
+
+/// `base` with `patch[4..]` written over it from the offset in `patch[..4]` (wrapping): the
+/// size stays, so the damaged file gets past size checks to the parser behind them.
+pub fn overlay(base: &[u8], patch: &[u8]) -> Vec<u8> {
+    let mut out = base.to_vec();
+    let (head, body) = patch.split_at(patch.len().min(4));
+    let mut offset = head.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b));
+    for &b in body {
+        if out.is_empty() {
+            break;
+        }
+        offset %= out.len();
+        out[offset] = b;
+        offset += 1;
+    }
+    out
+}
+
+/// `bytes` as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -18,7 +18,7 @@ use sonotag::dataset::Dataset;
 use sonotag::synthetic::{SYNTHETIC_LABELS, SyntheticConfig};
 use sonotag::{Error, ModelSpec, PresetName, Tagger};
 
-use super::edits;
+use super::edits::{self, hex, overlay};
 
 /// Card fields mode 3 edits.
 const FIELDS: &[&str] = &[
@@ -160,24 +160,4 @@ fn check_error(e: &Error, work: &Path) {
     if let Error::Model { path, .. } = e {
         assert!(path.starts_with(work), "{message}");
     }
-}
-
-/// `base` with `patch[4..]` written over it from the offset in `patch[..4]` (wrapping).
-fn overlay(base: &[u8], patch: &[u8]) -> Vec<u8> {
-    let mut out = base.to_vec();
-    let (head, body) = patch.split_at(patch.len().min(4));
-    let mut offset = head.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b));
-    for &b in body {
-        if out.is_empty() {
-            break;
-        }
-        offset %= out.len();
-        out[offset] = b;
-        offset += 1;
-    }
-    out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

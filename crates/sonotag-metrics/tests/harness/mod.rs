@@ -1,0 +1,4 @@
+//! Harnesses shared with the fuzz targets in `fuzz/` (which include these files with
+//! `#[path]`), so that CI runs the fuzz targets' exact checks as property tests.
+
+pub mod metrics_csv;
