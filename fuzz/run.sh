@@ -54,7 +54,11 @@ fi
 sanitizer=()
 if [[ -n "${AS_LIMIT_MB:-}" ]]; then
   sanitizer=(-s none)
-  limits=("${limits[@]/-malloc_limit_mb=*/}")
+  kept=()
+  for flag in "${limits[@]}"; do
+    [[ "$flag" == -malloc_limit_mb=* ]] || kept+=("$flag")
+  done
+  limits=("${kept[@]}")
   ulimit -v $(( AS_LIMIT_MB * 1024 ))
 fi
 RUSTC_BOOTSTRAP=1 exec nice -n 10 cargo fuzz run "${sanitizer[@]}" "${features[@]}" "$target" \
