@@ -1,34 +1,12 @@
-//! Fuzz target: manifest CSV parsing (`sonotag::dataset::Manifest::parse`).
-//!
-//! Any bytes either parse into rows that keep the manifest's invariants (paths inside the
-//! manifest's folder, 1-based lines after the header, no empty labels) or give a one-line
-//! error naming the manifest and a line.
+//! Fuzz target: manifest CSV parsing (`sonotag::dataset::Manifest::parse`). The harness is
+//! shared with the facade's property tests: see
+//! `crates/sonotag/tests/harness/manifest_parse.rs` for the invariants checked.
 #![no_main]
 
-use std::path::Path;
-
 use libfuzzer_sys::fuzz_target;
-use sonotag::dataset::{DatasetError, Manifest};
 
-fuzz_target!(|data: &[u8]| {
-    let base = Path::new("/base");
-    match Manifest::parse(data, "fuzz.csv", base) {
-        Ok(manifest) => {
-            assert!(!manifest.entries.is_empty());
-            for entry in &manifest.entries {
-                assert!(entry.path.starts_with(base), "{:?} escapes", entry.path);
-                assert!(entry.line >= 2);
-                assert!(entry.labels.iter().all(|l| !l.trim().is_empty()));
-            }
-            let labels = manifest.labels();
-            assert!(labels.windows(2).all(|w| w[0] < w[1]), "labels sorted and unique");
-        }
-        Err(DatasetError::Manifest { path, line, .. }) => {
-            assert_eq!(path, Path::new("fuzz.csv"));
-            assert!(line >= 1);
-        }
-        // Only an input of megabytes can hold more distinct labels than the limit.
-        Err(DatasetError::TooManyLabels { .. }) => assert!(data.len() > 1 << 20),
-        Err(other) => panic!("unexpected error kind: {other:?}"),
-    }
-});
+#[allow(dead_code)]
+#[path = "../../crates/sonotag/tests/harness/mod.rs"]
+mod harness;
+
+fuzz_target!(|data: &[u8]| harness::manifest_parse::run(data));

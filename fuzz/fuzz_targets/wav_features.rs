@@ -1,47 +1,15 @@
 //! Fuzz target: the features pipeline (WAV decode -> resample -> log-mel) on arbitrary bytes,
 //! with the default `AudioLimits`. The sample-rate field is fuzzed like every other byte (the
-//! seeds are valid files at 1 kHz-768 kHz, and wav.dict holds boundary rates).
+//! seeds are valid files at 1 kHz-768 kHz, and wav_features.dict holds boundary rates).
 //!
-//! Besides "no panic" and bounded allocation (run.sh passes `-malloc_limit_mb=64`: before
-//! issue 14 a 60-byte file at 4294967291 Hz asked the resampler for 17 GB), it checks that a
-//! rate within the limits is always resampled, a rate beyond them is always refused with
-//! `ResampleError::Limit` naming the rate, and the features are finite.
+//! Besides "no panic" and bounded allocation (before issue 14 a 60-byte file at 4294967291 Hz
+//! asked the resampler for 17 GB), the harness, shared with the property test of
+//! sonotag-audio, checks the outcome: see `crates/sonotag-audio/tests/harness/wav_features.rs`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sonotag_audio::{AudioLimits, MelConfig, MelExtractor, ResampleError, resample_within, wav};
 
-/// The default MelConfig's rate.
-const TARGET: u32 = 16_000;
+#[path = "../../crates/sonotag-audio/tests/harness/wav_features.rs"]
+mod harness;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(decoded) = wav::decode_bytes(data) else {
-        return;
-    };
-    let limits = AudioLimits::default();
-    let rate = decoded.sample_rate();
-    let mono = decoded.into_mono();
-    let rate_ok = limits.check_sample_rate("rate", rate).is_ok()
-        && limits.check_resample_ratio(rate, TARGET).is_ok();
-    let samples = match resample_within(&mono, rate, TARGET, &limits) {
-        Ok(y) => {
-            assert!(rate_ok, "{rate} Hz accepted beyond the limits");
-            let want =
-                (mono.len() as u128 * u128::from(TARGET) + u128::from(rate) / 2) / u128::from(rate);
-            assert_eq!(y.len() as u128, want, "{rate} Hz");
-            y
-        }
-        Err(ResampleError::Limit(l)) => {
-            assert!(!rate_ok, "{rate} Hz refused within the limits: {l}");
-            assert!(l.to_string().contains(&rate.to_string()), "{l}");
-            return;
-        }
-        Err(e) => panic!("{rate} Hz: unexpected {e:?}"),
-    };
-    let mut extractor =
-        MelExtractor::with_limits(&MelConfig::default(), &limits).expect("default config");
-    let mel = extractor
-        .extract(&samples)
-        .expect("decoded samples are finite");
-    assert!(mel.data().iter().all(|v| v.is_finite()));
-});
+fuzz_target!(|data: &[u8]| harness::run(data));

@@ -201,6 +201,8 @@ proptest! {
         seed in any::<u16>(),
     ) {
         let bytes = wav_at(rate, channels, frames, seed);
+        // The fuzz target's own checks first (harness/wav_features.rs).
+        crate::harness::wav_features::run(&bytes);
         let limits = AudioLimits::default();
         let (outcome, allocs) = measure_allocs(|| run_pipeline(&bytes, &limits));
         let produced = outcome?;
@@ -216,10 +218,28 @@ proptest! {
         }
     }
 
+    /// The wav_features fuzz harness on valid files with a fuzzed rate and a few bytes
+    /// overwritten anywhere (header or samples).
+    #[test]
+    fn wav_features_harness_on_damaged_files(
+        rate in rate(),
+        frames in 0usize..400,
+        edits in prop::collection::vec((any::<usize>(), any::<u8>()), 0..6),
+    ) {
+        let mut bytes = wav_at(rate, 1, frames, 7);
+        for (at, value) in edits {
+            let n = bytes.len();
+            bytes[at % n] = value;
+        }
+        crate::harness::wav_features::run(&bytes);
+    }
+
     /// Arbitrary MelConfig JSON: parse + validate never panics; a valid config plans an
     /// extractor and extracts a short clip within a bound set by its (limited) sizes.
     #[test]
     fn arbitrary_mel_config_json(json in config_json()) {
+        // The fuzz target's own checks first (harness/mel_config.rs).
+        crate::harness::mel_config::run(json.as_bytes());
         let Ok(config) = serde_json::from_str::<MelConfig>(&json) else {
             return Ok(());
         };

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 
 use crate::harness::checkpoint_folder::CheckpointFixture;
+use crate::harness::manifest_parse;
 use crate::harness::model_folder::ModelFixture;
 
 fn model_fixture() -> &'static ModelFixture {
@@ -44,5 +45,35 @@ proptest! {
     #[test]
     fn checkpoint_folders_never_panic(data in input(48)) {
         checkpoint_fixture().run(&data);
+    }
+}
+
+/// CSV-looking bytes: cells from a small alphabet (paths, labels, separators, quotes, line
+/// ends, `..`), so parsing gets past the header.
+fn manifest_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let token = prop_oneof![
+        Just(b"path,labels\n".to_vec()),
+        Just(b"a.wav".to_vec()),
+        Just(b"../x.wav".to_vec()),
+        Just(b"/abs.wav".to_vec()),
+        Just(b"dog;cat".to_vec()),
+        Just(b";;".to_vec()),
+        Just(b",".to_vec()),
+        Just(b"\"".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\xef\xbb\xbf".to_vec()),
+        prop::collection::vec(any::<u8>(), 1..4),
+    ];
+    prop::collection::vec(token, 0..24).prop_map(|t| t.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn manifests_keep_their_invariants(data in manifest_bytes()) {
+        manifest_parse::run(&data);
     }
 }

@@ -4,4 +4,5 @@
 
 pub mod checkpoint_folder;
 pub mod edits;
+pub mod manifest_parse;
 pub mod model_folder;
