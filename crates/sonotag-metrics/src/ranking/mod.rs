@@ -1,7 +1,7 @@
 //! Ranking metrics: ROC-AUC, average precision, their curves, and the sort they share.
 //!
 //! Every metric here is a walk over the *distinct* score values of one label, from the highest
-//! to the lowest, with the number of positives and negatives at each value (a [`Group`]). Tied
+//! to the lowest, with the number of positives and negatives at each value (a `Group`). Tied
 //! scores form one group, i.e. one threshold, as in scikit-learn. The walk is fed either by two
 //! radix-sorted key arrays (exact) or by a histogram (the binned streaming mode).
 
