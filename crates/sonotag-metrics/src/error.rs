@@ -2,6 +2,25 @@
 
 use std::path::PathBuf;
 
+/// Text from a file as an error message shows it: control characters (a quoted cell may hold
+/// line breaks) escaped, so that every message stays one line, and at most 80 characters.
+fn shown(text: &str) -> String {
+    const MAX: usize = 80;
+    let escaped: String = text
+        .chars()
+        .flat_map(|c| {
+            let escape = c.is_control();
+            c.escape_default()
+                .filter(move |_| escape)
+                .chain(Some(c).filter(|_| !escape))
+        })
+        .collect();
+    match escaped.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}...", &escaped[..end]),
+        None => escaped,
+    }
+}
+
 /// Everything that can go wrong in this crate, with enough context to find the bad input.
 ///
 /// Row and column indices in the in-memory variants are 0-based (they index arrays); CSV
@@ -82,7 +101,7 @@ pub enum MetricsError {
         source: std::io::Error,
     },
     /// The CSV parser rejected a file (bad quoting, bad UTF-8, ...).
-    #[error("{}: line {line}: malformed CSV: {message}", path.display())]
+    #[error("{}: line {line}: malformed CSV: {}", path.display(), shown(message))]
     Csv {
         /// The file.
         path: PathBuf,
@@ -100,7 +119,7 @@ pub enum MetricsError {
         reason: String,
     },
     /// A header row names the same label twice.
-    #[error("{}: line {line}, column {column}: label `{label}` appears twice in the header", path.display())]
+    #[error("{}: line {line}, column {column}: label `{}` appears twice in the header", path.display(), shown(label))]
     DuplicateLabel {
         /// The file.
         path: PathBuf,
@@ -113,9 +132,11 @@ pub enum MetricsError {
     },
     /// The two CSV headers differ.
     #[error(
-        "headers differ: {} has {scores_labels} labels, {} has {targets_labels}; first difference at column {column}: `{scores_label}` vs `{targets_label}`",
+        "headers differ: {} has {scores_labels} labels, {} has {targets_labels}; first difference at column {column}: `{}` vs `{}`",
         scores_path.display(),
-        targets_path.display()
+        targets_path.display(),
+        shown(scores_label),
+        shown(targets_label)
     )]
     HeaderMismatch {
         /// The scores file.
@@ -158,7 +179,7 @@ pub enum MetricsError {
         targets_rows: usize,
     },
     /// A CSV cell is not a finite number, or is out of range for its file.
-    #[error("{}: line {line}, column {column} (`{label}`): {reason}: `{value}`", path.display())]
+    #[error("{}: line {line}, column {column} (`{}`): {reason}: `{}`", path.display(), shown(label), shown(value))]
     BadCell {
         /// The file.
         path: PathBuf,
@@ -182,5 +203,36 @@ pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> MetricsE
     MetricsError::InvalidParameter {
         name,
         reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the metrics_csv fuzz target: a quoted cell holding line breaks made a
+    /// three-line message.
+    #[test]
+    fn cell_text_is_shown_on_one_line_and_cut() {
+        let err = MetricsError::BadCell {
+            path: "s.csv".into(),
+            line: 2,
+            column: 2,
+            label: "b\r\n".into(),
+            value: " 2,c\n0,\n0,1".into(),
+            reason: "not a number",
+        };
+        assert_eq!(
+            err.to_string(),
+            "s.csv: line 2, column 2 (`b\\r\\n`): not a number: ` 2,c\\n0,\\n0,1`"
+        );
+        let long = MetricsError::DuplicateLabel {
+            path: "s.csv".into(),
+            line: 1,
+            column: 3,
+            label: "x".repeat(1000),
+        };
+        let text = long.to_string();
+        assert!(text.len() < 160 && text.contains("x..."), "{text}");
     }
 }

@@ -6,6 +6,13 @@ use sonotag_metrics::MAX_BINS;
 
 use crate::harness::metrics_csv::{check, run};
 
+/// Found by the fuzz target: a quoted cell holding line breaks made a three-line message.
+#[test]
+fn regression_a_quoted_cell_with_line_breaks_is_one_line() {
+    let crash = b"\x0f\0\0\0\0\0\0\0\0\0\0?\0a,b\n0.1,\"\x002,c\n0,\n0,1\n";
+    run(crash);
+}
+
 /// CSV-looking bytes: short cells from a small alphabet, so parsing gets past the header.
 fn csvish() -> impl Strategy<Value = Vec<u8>> {
     let byte = prop_oneof![

@@ -309,6 +309,6 @@ fn read_blob(dir: &Path, file: &FileRef, max_bytes: u64) -> Result<Vec<u8>> {
 fn checkpoint_error(path: &Path, reason: impl Into<String>) -> Error {
     Error::Checkpoint {
         path: path.to_path_buf(),
-        reason: reason.into(),
+        reason: crate::error::one_line(&reason.into()),
     }
 }

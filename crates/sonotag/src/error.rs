@@ -172,14 +172,14 @@ impl Error {
     pub(crate) fn config(field: &'static str, reason: impl Into<String>) -> Self {
         Self::Config {
             field,
-            reason: reason.into(),
+            reason: one_line(&reason.into()),
         }
     }
 
     pub(crate) fn invalid_data(what: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidData {
-            what: what.into(),
-            reason: reason.into(),
+            what: one_line(&what.into()),
+            reason: one_line(&reason.into()),
         }
     }
 
@@ -203,12 +203,45 @@ impl Error {
         Self::Model {
             kind,
             path: path.into(),
-            reason: reason.into(),
+            reason: one_line(&reason.into()),
         }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { path, source }
+    }
+}
+
+/// `text` with its control characters escaped (`\n` for a line break), so that a message
+/// quoting something from a file (a label, a cell, a JSON parser's complaint about a key)
+/// stays one line.
+pub(crate) fn one_line(text: &str) -> String {
+    if !text.contains(char::is_control) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_quoting_file_text_stay_one_line() {
+        let err = Error::model(ModelFault::InvalidJson, "m", "unknown field `a\nb`\r");
+        assert_eq!(err.to_string(), "m: unknown field `a\\nb`\\r");
+        assert_eq!(
+            one_line("plain `text` \"quoted\""),
+            "plain `text` \"quoted\""
+        );
     }
 }

@@ -24,6 +24,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use super::DatasetError;
+use crate::error::one_line;
 
 /// The most distinct labels a manifest may use (2^20): far above any real tagging vocabulary
 /// (AudioSet has 527 labels), and low enough that the per-label arrays a model and its metrics
@@ -121,7 +122,7 @@ impl Manifest {
         let bad = |line: u64, message: String| DatasetError::Manifest {
             path: source.clone(),
             line,
-            message,
+            message: one_line(&message),
         };
         let headers = csv.headers().map_err(|e| bad(1, e.to_string()))?.clone();
         let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
@@ -192,10 +193,10 @@ impl Manifest {
                 return Err(DatasetError::Manifest {
                     path: self.source.clone(),
                     line: entry.line,
-                    message: format!(
+                    message: one_line(&format!(
                         "unknown label `{label}` (the model knows: {})",
                         short_list(known, 20)
-                    ),
+                    )),
                 });
             }
         }

@@ -25,7 +25,12 @@ pub fn run(data: &[u8]) {
                 "labels sorted and unique"
             );
         }
-        Err(DatasetError::Manifest { path, line, .. }) => {
+        Err(e @ DatasetError::Manifest { .. }) => {
+            let message = e.to_string();
+            assert_eq!(message.lines().count(), 1, "{message:?}");
+            let DatasetError::Manifest { path, line, .. } = e else {
+                unreachable!()
+            };
             assert_eq!(path, Path::new("fuzz.csv"));
             assert!(line >= 1);
         }
