@@ -280,3 +280,91 @@ fn train_with_checkpoints_cache_focal_and_balanced_sampling_resumes() {
     let out = sonotag_train(&train, &model, &["--resume"]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn feature_and_segment_flags_are_stored_in_the_model_and_checked_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let train = SyntheticConfig {
+        n_clips: 12,
+        seed: 4,
+        ..Default::default()
+    }
+    .write_to_folder(&p("d"))
+    .unwrap();
+    let mel = p("mel.json");
+    std::fs::write(
+        &mel,
+        r#"{"n_mels": 32, "n_fft": 256, "win_length": 200, "hop_length": 80}"#,
+    )
+    .unwrap();
+    let flags = [
+        "--model",
+        "tiny",
+        "--epochs",
+        "1",
+        "--mel-config",
+        s(&mel),
+        "--sample-rate",
+        "8000",
+        "--window",
+        "0.5",
+        "--hop",
+        "0.25",
+        "--min-residual",
+        "0.1",
+        "--pad",
+        "noise",
+    ];
+    ok(sonotag_train(&train, &p("m"), &flags));
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p("m").join("sonotag.json")).unwrap()).unwrap();
+    let features = &card["features"];
+    assert_eq!(features["mel"]["sample_rate"], 8000);
+    assert_eq!(features["mel"]["n_mels"], 32);
+    assert_eq!(features["mel"]["hop_length"], 80);
+    assert_eq!(features["segment"]["window_s"], 0.5);
+    assert_eq!(features["segment"]["hop_s"], 0.25);
+    assert_eq!(features["segment"]["min_residual_s"], 0.1);
+    assert_eq!(features["segment"]["pad"]["kind"], "noise");
+    // The model predicts with those settings: 0.25 s hops over a 1 s clip.
+    let clip = train.parent().unwrap().join("synthetic-000000.wav");
+    let json = ok(sonotag(&[
+        "predict",
+        "--model",
+        s(&p("m")),
+        "--format",
+        "json",
+        s(&clip),
+    ]));
+    assert!(json.contains("\"start_s\":0.25"), "{json}");
+
+    // Bad values are the library's typed errors, before the manifest is read (it is missing).
+    let huge = p("huge.json");
+    std::fs::write(&huge, r#"{"n_fft": 1073741824}"#).unwrap();
+    for (extra, needles) in [
+        (
+            vec!["--window", "1e10"],
+            vec!["window_s", "max_window_samples"],
+        ),
+        (
+            vec!["--sample-rate", "1"],
+            vec!["sample_rate", "min_sample_rate"],
+        ),
+        (vec!["--hop", "2"], vec!["hop_s"]),
+        (vec!["--hop", "0.001"], vec!["hop_s", "max_overlap"]),
+        (
+            vec!["--mel-config", s(&p("huge.json"))],
+            vec!["n_fft", "max_n_fft"],
+        ),
+        (vec!["--pad", "pink"], vec!["--pad", "pink"]),
+    ] {
+        let out = sonotag_train(&p("missing.csv"), &p("bad"), &extra);
+        for needle in needles {
+            assert_fails_with(&out, needle);
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("missing.csv"), "{stderr}");
+    }
+    assert!(!p("bad").exists());
+}

@@ -4,6 +4,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use sonotag::audio::features::load_mel_config;
+use sonotag::audio::{MelConfig, PadFill, SegmentConfig};
 use sonotag::dataset::Dataset;
 use sonotag::{
     CalibrationMethod, LossKind, ModelSpec, PosWeight, PresetName, Tagger, TaskKind, TrainEvent,
@@ -87,6 +89,64 @@ pub struct Args {
     /// Print the training report as one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// A JSON file of MelConfig fields (omitted fields take the defaults: 16 kHz, 64 bands).
+    #[arg(long)]
+    mel_config: Option<PathBuf>,
+    /// Sample rate (Hz) the features are made at; overrides the mel config's.
+    #[arg(long)]
+    sample_rate: Option<u32>,
+    /// Segment window in seconds (default 1).
+    #[arg(long)]
+    window: Option<f64>,
+    /// Hop between segment starts in seconds (default: the window, no overlap).
+    #[arg(long)]
+    hop: Option<f64>,
+    /// A residual shorter than this (seconds) is dropped, a longer one padded (default 0.25).
+    #[arg(long)]
+    min_residual: Option<f64>,
+    /// How a kept residual is padded: zeros, or noise (Gaussian, std 1e-3, i.e. -60 dBFS,
+    /// seeded by --seed).
+    #[arg(long, default_value = "zeros")]
+    pad: String,
+}
+
+/// Standard deviation of `--pad noise` (linear amplitude): -60 dBFS, below what a tagger hears
+/// as content but not digital silence.
+const PAD_NOISE_STD: f32 = 1e-3;
+
+/// The feature settings the flags give: the mel config file (or the defaults), then each flag
+/// over it. The values are checked when training starts, with the library's typed errors.
+fn feature_settings(args: &Args) -> Result<(MelConfig, SegmentConfig), CliError> {
+    let mut mel = match &args.mel_config {
+        Some(path) => load_mel_config(path).map_err(|e| e.to_string())?,
+        None => MelConfig::default(),
+    };
+    if let Some(rate) = args.sample_rate {
+        mel.sample_rate = rate;
+    }
+    let mut segment = SegmentConfig::default();
+    if let Some(window) = args.window {
+        segment.window_s = window;
+    }
+    segment.hop_s = args.hop;
+    if let Some(min_residual) = args.min_residual {
+        segment.min_residual_s = min_residual;
+    }
+    segment.pad = match args.pad.as_str() {
+        "zeros" => PadFill::Zeros,
+        "noise" => PadFill::Noise {
+            std: PAD_NOISE_STD,
+            seed: args.seed,
+        },
+        other => {
+            return Err(format!("--pad: unknown padding `{other}` (zeros, noise)").into());
+        }
+    };
+    // Checked before the manifest's clips are decoded, with the library's own checks.
+    let invalid = |e: sonotag::audio::ConfigError| format!("invalid feature settings: {e}");
+    mel.validate().map_err(invalid)?;
+    segment.in_samples(mel.sample_rate).map_err(invalid)?;
+    Ok((mel, segment))
 }
 
 /// Runs the command.
@@ -118,9 +178,12 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
     };
     let preset = PresetName::parse(&args.model).map_err(err)?;
+    let (mel, segment) = feature_settings(&args)?;
     let data = Dataset::from_manifest(&args.manifest).map_err(err)?;
     let mut builder = Tagger::builder()
         .model(ModelSpec::Preset(preset))
+        .mel(mel)
+        .segment(segment)
         .epochs(args.epochs)
         .batch_size(args.batch_size)
         .learning_rate(args.lr)
