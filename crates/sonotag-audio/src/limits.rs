@@ -84,6 +84,12 @@ pub struct AudioLimits {
     /// Default 2^22 = 4 194 304 (48 days of audio in 1 s windows); each segment costs a
     /// vector besides its samples.
     pub max_segments_per_clip: usize,
+    /// Most feature values (`n_mels x frames`) of one segment. Default 2^24 = 16 777 216
+    /// (64 MB of `f32`): CNN14's 10 s windows make 64 064, an 8.7-minute window at 100
+    /// frames/s and 64 bands 3.3 M. Each limit above alone admits a 17-minute window at a
+    /// 1.5 ms hop: 2.7 M frames, 700 MB of features for every segment, even of a 1 s clip
+    /// padded to the window (found by fuzzing `model_load`).
+    pub max_segment_values: usize,
 }
 
 impl Default for AudioLimits {
@@ -100,6 +106,7 @@ impl Default for AudioLimits {
             max_window_samples: 1 << 24,
             max_overlap: 16,
             max_segments_per_clip: 1 << 22,
+            max_segment_values: 1 << 24,
         }
     }
 }
@@ -229,6 +236,33 @@ impl AudioLimits {
         Ok(())
     }
 
+    /// Checks that one segment of `window` samples gives at most `max_segment_values` feature
+    /// values (`n_mels x frames`) under `mel`, before any segment is cut or extracted.
+    pub fn check_segment_values(
+        &self,
+        mel: &crate::MelConfig,
+        window: usize,
+    ) -> Result<(), crate::ConfigError> {
+        let frames = mel.n_frames(window).unwrap_or(0);
+        let values = frames as u128 * mel.n_mels as u128;
+        if values > self.max_segment_values as u128 {
+            return Err(crate::ConfigError::limit(
+                "window_s",
+                LimitError::above(
+                    format!(
+                        "features of one segment, `n_mels` x frames = {} x {frames},",
+                        mel.n_mels
+                    ),
+                    LimitValue::Int(values),
+                    to_u64(self.max_segment_values),
+                    " values",
+                    "max_segment_values",
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the ratio between two (non-zero) rates of one resampling against
     /// `max_resample_ratio`, in exact integer arithmetic.
     pub fn check_resample_ratio(&self, from: u32, to: u32) -> Result<(), LimitError> {
@@ -249,6 +283,33 @@ impl AudioLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_segment_holds_a_bounded_number_of_feature_values() {
+        let l = AudioLimits::default();
+        // CNN14: 10 s at 32 kHz, hop 320: 1001 frames x 64 bands.
+        let cnn14 = crate::MelConfig {
+            sample_rate: 32_000,
+            n_fft: 1024,
+            win_length: 1024,
+            hop_length: 320,
+            ..crate::MelConfig::default()
+        };
+        l.check_segment_values(&cnn14, 320_000).unwrap();
+        // 1024 s windows at a 6-sample hop (each field within its own limit).
+        let fine = crate::MelConfig {
+            win_length: 6,
+            hop_length: 6,
+            ..crate::MelConfig::default()
+        };
+        let err = l.check_segment_values(&fine, 16_384_000).unwrap_err();
+        assert_eq!(err.field, "window_s");
+        let text = err.to_string();
+        assert!(
+            text.contains("max_segment_values") && text.contains("64 x 2730667"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn defaults_admit_real_audio() {

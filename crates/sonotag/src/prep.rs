@@ -50,6 +50,7 @@ impl FeaturePipeline {
             .segment
             .in_samples_within(config.mel.sample_rate, limits)?;
         let window = samples.window;
+        limits.check_segment_values(&config.mel, window)?;
         if window < config.mel.n_fft {
             return Err(Error::config(
                 "segment.window_s",

@@ -20,6 +20,14 @@ fn checkpoint_fixture() -> &'static CheckpointFixture {
     FIXTURE.get_or_init(CheckpointFixture::new)
 }
 
+/// Found by fuzzing `model_load` (kept in fuzz/corpus/model_load): a card with 1024 s segment
+/// windows and a 6-sample mel hop, each within its own limit, took 2.6 GB to load.
+#[test]
+fn regression_huge_segment_features_are_refused() {
+    let oom: &[u8] = b"\x03\x0e.\x03!\x00\x00\xb9_\x00_\x0b!\x06\x00\x00\xff\xf7\x00\"W\n!\x06\xbc\x00\xff\x00\xff\xf7\x00\"W\n!\x06\xf7\x9d\x1f\x00\xb9\x00\xb9";
+    model_fixture().run(oom);
+}
+
 /// A mode byte followed by up to `max` bytes, favouring 10-byte edit records.
 fn input(max: usize) -> impl Strategy<Value = Vec<u8>> {
     (any::<u8>(), prop::collection::vec(any::<u8>(), 0..max)).prop_map(|(mode, rest)| {

@@ -128,6 +128,18 @@ fn model_cards_with_sizes_beyond_the_limits_are_refused_before_building() {
         ModelFault::OverLimit,
         &["n_fft", "1073741824", "max_n_fft"],
     );
+    // Each within its own limit, together 700 MB of features per segment (found by fuzzing).
+    let d = saved.edited("segment", |c| {
+        c["features"]["segment"]["window_s"] = json!(1024.0);
+        c["features"]["mel"]["win_length"] = json!(6);
+        c["features"]["mel"]["hop_length"] = json!(6);
+    });
+    expect_fault(
+        &d,
+        &defaults,
+        ModelFault::OverLimit,
+        &["max_segment_values"],
+    );
     // Sizes within the limits that the weights file cannot hold: refused before reading it.
     let d = saved.edited("bigger", |c| c["model"]["widths"] = json!([256, 256]));
     expect_fault(
