@@ -3,7 +3,7 @@
 //! exits non-zero.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
-// Standard output and error go through `output` only: `println!` panics when stdout is closed
+// Standard output and error go through `output` only: the print macros panic when stdout is closed
 // or full.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 

@@ -1,7 +1,7 @@
 //! Standard output of every command, and how its failures end the command.
 //!
 //! Commands write through one [`Stdout`]: the locked standard output behind a buffer (a
-//! `println!` per row would lock and flush per line, and panics when the write fails). A write
+//! a print macro per row would lock and flush per line, and panics when the write fails). A write
 //! or flush failure becomes a typed outcome instead of a panic:
 //!
 //! - a closed pipe (`sonotag predict ... | head`; Rust ignores SIGPIPE, so the write returns
