@@ -35,24 +35,9 @@ fn assert_full_device_error(out: &Output) {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// Runs `args` with standard output a pipe whose read end is closed before the command
-/// writes (so the first write fails with EPIPE); returns (status ok, stderr).
-fn to_closed_pipe(args: &[&str]) -> (bool, String) {
-    let mut child = sonotag()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Runs `args` reading only the first `n` bytes of standard output, then closing the pipe.
+/// Runs `args` with standard output a pipe from which the test reads the first `n` bytes, then
+/// closes it (with `n` = 0, before the command writes, so its first write fails with EPIPE);
+/// returns (status ok, stderr).
 fn read_then_close(args: &[&str], n: usize) -> (bool, String) {
     use std::io::Read;
     let mut child = sonotag()
@@ -70,6 +55,11 @@ fn read_then_close(args: &[&str], n: usize) -> (bool, String) {
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// [`read_then_close`] closing the pipe before the command writes.
+fn to_closed_pipe(args: &[&str]) -> (bool, String) {
+    read_then_close(args, 0)
 }
 
 /// A scores and a targets CSV with `labels` labels and 3 rows: a report of about 60 bytes per

@@ -22,7 +22,6 @@ use crate::atomic;
 use crate::bounded::{self, ReadFault, SizeBound};
 use crate::digest::{self, hex, sha256_hex};
 use crate::error::{Error, Result};
-use crate::limits::Limits;
 use crate::persist;
 use crate::train::EpochMetrics;
 
@@ -38,7 +37,7 @@ pub(crate) struct CheckpointSpec {
     pub fingerprint: String,
     /// The run's number of epochs: a checkpoint cannot be past it.
     pub epochs: usize,
-    /// The largest `checkpoint.json` read ([`Limits::max_card_bytes`]).
+    /// The largest `checkpoint.json` read ([`crate::Limits::max_card_bytes`]).
     pub max_card_bytes: u64,
 }
 
@@ -117,7 +116,7 @@ pub(crate) fn save(spec: &CheckpointSpec, state: State<'_>) -> Result<()> {
         .map_err(|e| checkpoint_error(dir, format!("cannot serialise: {e}")))?;
     let card_path = dir.join(CHECKPOINT_FILE);
     // The files the card being replaced names: the only ones this save may remove.
-    let replaced = previous_files(&card_path);
+    let replaced = previous_files(&card_path, spec.max_card_bytes);
     atomic::write_file(&card_path, &json)?;
     // Only now are the previous epoch's files unreferenced. Nothing else in the folder is
     // touched (a saved model, another writer's temporary files).
@@ -133,11 +132,8 @@ pub(crate) fn save(spec: &CheckpointSpec, state: State<'_>) -> Result<()> {
 /// The files named by the checkpoint card at `card_path` that have the form this module writes
 /// (`model|optimizer|best-<hash>-<nonce>.bpk`): a planted card cannot make a save delete
 /// anything else.
-fn previous_files(card_path: &Path) -> Vec<String> {
-    let Ok(bytes) = bounded::read(
-        card_path,
-        SizeBound::AtMost(Limits::default().max_card_bytes),
-    ) else {
+fn previous_files(card_path: &Path, max_card_bytes: u64) -> Vec<String> {
+    let Ok(bytes) = bounded::read(card_path, SizeBound::AtMost(max_card_bytes)) else {
         return Vec::new();
     };
     let Ok(card) = serde_json::from_slice::<CheckpointCard>(&bytes) else {

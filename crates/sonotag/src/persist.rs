@@ -118,6 +118,14 @@ pub(crate) fn save(dir: &Path, mut card: ModelCard, model: &Cnn) -> Result<()> {
 /// file of the form this module writes (`weights-<hash>-<nonce>.bpk`): a planted card cannot
 /// make a save delete anything else.
 fn previous_weights(card_path: &Path) -> Option<String> {
+    card_weights(card_path)
+        .ok()
+        .map(|w| w.file)
+        .filter(|file| is_weights_name(file))
+}
+
+/// The `weights` field of the card at `card_path`, read with the default card bound.
+fn card_weights(card_path: &Path) -> Result<WeightsRef> {
     #[derive(Deserialize)]
     struct WeightsProbe {
         weights: WeightsRef,
@@ -126,9 +134,10 @@ fn previous_weights(card_path: &Path) -> Option<String> {
         card_path,
         SizeBound::AtMost(Limits::default().max_card_bytes),
     )
-    .ok()?;
-    let probe: WeightsProbe = serde_json::from_slice(&bytes).ok()?;
-    is_weights_name(&probe.weights.file).then_some(probe.weights.file)
+    .map_err(|e| Error::model(ModelFault::Missing, card_path, format!("the file {e}")))?;
+    let probe: WeightsProbe =
+        serde_json::from_slice(&bytes).map_err(|e| invalid_json(card_path, &e))?;
+    Ok(probe.weights)
 }
 
 /// Whether `name` is a weights file name this module writes.
@@ -165,14 +174,15 @@ pub(crate) fn load(dir: &Path, device: &Device, limits: &Limits) -> Result<Loade
             Err(Error::Model {
                 kind: ModelFault::WeightsMissing,
                 ..
-            }) if attempts < 4 && card_changed(&card_path, dir) => continue,
+            }) if attempts < 4 && card_names_present_weights(&card_path, dir) => continue,
             result => return result,
         }
     }
 }
 
-/// Whether the card now names a weights file that exists (it was replaced during a load).
-fn card_changed(card_path: &Path, dir: &Path) -> bool {
+/// Whether the card now names a weights file that exists: after a load found its weights gone,
+/// that means a save replaced the card meanwhile.
+fn card_names_present_weights(card_path: &Path, dir: &Path) -> bool {
     previous_weights(card_path).is_some_and(|file| dir.join(file).is_file())
 }
 
@@ -447,10 +457,7 @@ fn check_label_names(labels: &[String], path: &Path) -> Result<()> {
 /// The weights file of the model directory `dir`, for tests and tools that damage a model on
 /// purpose.
 pub fn weights_path(dir: &Path) -> Result<PathBuf> {
-    let card_path = dir.join(CARD_FILE);
-    let text = std::fs::read_to_string(&card_path).map_err(Error::io(&card_path))?;
-    let card: ModelCard = serde_json::from_str(&text).map_err(|e| invalid_json(&card_path, &e))?;
-    Ok(dir.join(card.weights.file))
+    Ok(dir.join(card_weights(&dir.join(CARD_FILE))?.file))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::common::names;
 use serde_json::Value;
 use sonotag::Error;
 use sonotag::audio::{AudioError, LogMel, MelConfig, MelExtractor, synth, wav};
@@ -11,15 +12,6 @@ use sonotag::features::extract_to_json;
 fn write_wav(path: &Path, sr: u32, x: &[f32]) {
     let file = std::fs::File::create(path).unwrap();
     wav::write_f32(std::io::BufWriter::new(file), sr, x).unwrap();
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

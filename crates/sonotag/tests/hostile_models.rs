@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use sonotag::{Error, Limits, ModelFault, Tagger};
 
+use crate::common::names;
 use crate::common::{few_clips, tiny};
 
 /// A saved tiny model and its card as JSON.
@@ -224,15 +225,6 @@ fn weights_must_be_a_regular_file_of_the_recorded_size_and_a_plain_name() {
             &["not a regular file"],
         );
     }
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

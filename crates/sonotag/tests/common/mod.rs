@@ -1,5 +1,7 @@
-//! What the facade's hostile-input tests share: a tiny one-epoch tagger and a few synthetic
-//! clips to train it on.
+//! What the facade's integration tests share: a tiny one-epoch tagger, a few synthetic clips
+//! to train it on, and a folder listing.
+
+use std::path::Path;
 
 use sonotag::dataset::{Clip, Dataset};
 use sonotag::synthetic::{SYNTHETIC_LABELS, SyntheticConfig};
@@ -25,4 +27,14 @@ pub fn clips() -> Vec<Clip> {
 /// The twelve clips as a dataset.
 pub fn few_clips() -> Dataset {
     Dataset::from_clips(clips())
+}
+
+/// The names of the entries of `dir`, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
