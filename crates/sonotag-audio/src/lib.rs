@@ -42,6 +42,6 @@ pub use error::{AudioError, ConfigError, MelError, NormalizerError, ResampleErro
 pub use limits::{AudioLimits, Bound, LimitError, LimitValue};
 pub use mel::{LogMel, MelConfig, MelExtractor, MelFilterbank, MelNorm, MelScale, PadMode};
 pub use normalize::{Normalizer, NormalizerFit};
-pub use resample::{Resampler, resample, resample_within};
-pub use segment::{PadFill, Segment, SegmentConfig, segment, segment_within};
+pub use resample::{ResampleStream, Resampler, resample, resample_within};
+pub use segment::{PadFill, Segment, SegmentConfig, SegmentStream, segment, segment_within};
 pub use wav::DecodedWav;

@@ -100,60 +100,185 @@ impl Resampler {
 
     /// Resamples one mono clip.
     pub fn process(&mut self, input: &[f32]) -> Result<Vec<f32>, ResampleError> {
-        let backend = |e: rubato::ResampleError| ResampleError::Backend(e.to_string());
-        self.inner.reset();
+        let mut stream = ResampleStream::start(self);
+        // Reserve the whole output once (plus what rubato may hand out past it before the
+        // truncation): a clip's output is bounded by the checked ratio times its length.
         let want = self.output_len(input.len());
+        let mut out = crate::buffer::with_capacity(want);
+        stream.push(self, input, &mut out)?;
+        stream.finish(self, &mut out)?;
+        Ok(out)
+    }
+
+    /// Starts resampling a stream: samples go in with [`ResampleStream::push`] in chunks of
+    /// any size and come out as soon as they are final; [`ResampleStream::finish`] flushes
+    /// the rest. The output is bit-for-bit the output of [`Self::process`] on the
+    /// concatenated input, whatever the chunking, and memory does not grow with the stream.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..44_100).map(|i| (i as f32 * 0.1).sin()).collect();
+    /// let mut resampler = sonotag_audio::Resampler::new(44_100, 16_000)?;
+    /// let whole = resampler.process(&x)?;
+    /// let mut stream = resampler.stream();
+    /// let mut out = Vec::new();
+    /// for chunk in x.chunks(1000) {
+    ///     stream.push(&mut resampler, chunk, &mut out)?;
+    /// }
+    /// stream.finish(&mut resampler, &mut out)?;
+    /// assert_eq!(out, whole);
+    /// # Ok::<(), sonotag_audio::ResampleError>(())
+    /// ```
+    pub fn stream(&mut self) -> ResampleStream {
+        ResampleStream::start(self)
+    }
+}
+
+/// The state of one stream through a [`Resampler`] (see [`Resampler::stream`]).
+///
+/// The resampler is passed to each call rather than borrowed for the stream's life, so one
+/// planned resampler can serve many streams in turn (each [`Resampler::stream`] resets it).
+#[derive(Debug)]
+pub struct ResampleStream {
+    /// Input not yet handed to rubato: always shorter than one rubato chunk between calls.
+    pending: Vec<f32>,
+    /// Leading outputs still to discard (the filter-delay compensation).
+    to_drop: usize,
+    /// Input samples pushed so far.
+    n_in: u64,
+    /// Outputs produced by rubato but not yet known to lie within the final length.
+    held: Vec<f32>,
+    /// Outputs handed to the caller so far.
+    n_out: u64,
+}
+
+impl ResampleStream {
+    fn start(resampler: &mut Resampler) -> Self {
+        resampler.inner.reset();
         // rubato 0.16's SincFixedIn puts output sample i at input position
         // (i + 1) * r - 1, r = from / to (measured, and checked by the `output_is_not_delayed`
         // test). With r = a / b in lowest terms, prepending a - 1 zeros and dropping the first
         // b - 1 outputs puts output i exactly at input position i * r.
-        let g = gcd(self.from, self.to);
-        let (a, b) = ((self.from / g) as usize, (self.to / g) as usize);
-        let (lead_in, drop) = (a - 1, b - 1);
-        // The rates were checked in `with_limits`, so lead_in and drop are below
-        // max_sample_rate; the sums only overflow for impossible slice lengths.
-        let overflow = || ResampleError::Backend("clip too long to resample".into());
-        let mut padded =
-            crate::buffer::with_capacity(lead_in.checked_add(input.len()).ok_or_else(overflow)?);
-        padded.resize(lead_in, 0.0);
-        padded.extend_from_slice(input);
-        let out_cap = want
-            .checked_add(drop)
-            .and_then(|n| n.checked_add(self.out_buf[0].len()))
-            .ok_or_else(overflow)?;
-        let mut out = crate::buffer::with_capacity(out_cap);
-        let mut chunks = padded.chunks_exact(CHUNK);
-        for chunk in &mut chunks {
-            let (_, n) = self
-                .inner
-                .process_into_buffer(&[chunk], &mut self.out_buf, None)
-                .map_err(backend)?;
-            out.extend_from_slice(&self.out_buf[0][..n]);
+        let (a, b) = resampler.reduced_ratio();
+        // The rates were checked when the resampler was planned, so a and b are below
+        // max_sample_rate: a bounded allocation.
+        let mut pending = Vec::with_capacity(CHUNK);
+        pending.resize(a - 1, 0.0);
+        Self {
+            pending,
+            to_drop: b - 1,
+            n_in: 0,
+            held: Vec::new(),
+            n_out: 0,
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let (_, n) = self
-                .inner
-                .process_partial_into_buffer(Some(&[rest]), &mut self.out_buf, None)
-                .map_err(backend)?;
-            out.extend_from_slice(&self.out_buf[0][..n]);
+    }
+
+    /// Resamples `input`, appending to `out` every output sample that is now final.
+    pub fn push(
+        &mut self,
+        resampler: &mut Resampler,
+        input: &[f32],
+        out: &mut Vec<f32>,
+    ) -> Result<(), ResampleError> {
+        self.n_in += input.len() as u64;
+        let mut rest = input;
+        while !rest.is_empty() {
+            let take = (CHUNK - self.pending.len()).min(rest.len());
+            self.pending.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.pending.len() == CHUNK {
+                let n = resampler.run(Some(&self.pending), false)?;
+                self.pending.clear();
+                self.take_output(resampler, n);
+            }
+        }
+        // Outputs below floor(n_in * to / from) are final: the final length, round(n * to /
+        // from) with n >= n_in, can only be larger.
+        let safe = resampler.output_len_floor(self.n_in);
+        self.release(safe, out);
+        Ok(())
+    }
+
+    /// Flushes the filter and appends the last output samples, so that the whole stream has
+    /// given exactly `round(n * to / from)` samples for `n` samples pushed.
+    pub fn finish(
+        mut self,
+        resampler: &mut Resampler,
+        out: &mut Vec<f32>,
+    ) -> Result<(), ResampleError> {
+        let want = resampler.output_len(usize::try_from(self.n_in).unwrap_or(usize::MAX)) as u64;
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            let n = resampler.run(Some(&pending), true)?;
+            self.take_output(resampler, n);
         }
         // Flush the filter's tail (zeros in) until the last wanted sample is out.
-        while out.len() < want + drop {
-            let (_, n) = self
-                .inner
-                .process_partial_into_buffer(None::<&[&[f32]]>, &mut self.out_buf, None)
-                .map_err(backend)?;
+        while self.n_out + (self.held.len() as u64) < want {
+            let n = resampler.run(None, true)?;
             if n == 0 {
                 return Err(ResampleError::Backend(
                     "resampler produced no output while flushing".into(),
                 ));
             }
-            out.extend_from_slice(&self.out_buf[0][..n]);
+            self.take_output(resampler, n);
         }
-        out.drain(..drop);
-        out.truncate(want);
-        Ok(out)
+        self.release(want, out);
+        Ok(())
+    }
+
+    /// Moves rubato's `n` new outputs past the ones still to drop into `held`.
+    fn take_output(&mut self, resampler: &Resampler, n: usize) {
+        let produced = &resampler.out_buf[0][..n];
+        let skip = self.to_drop.min(n);
+        self.to_drop -= skip;
+        self.held.extend_from_slice(&produced[skip..]);
+    }
+
+    /// Hands out held outputs up to a total of `limit` samples; the rest stays held (or, once
+    /// the limit is the final length, is the filter tail and never handed out).
+    fn release(&mut self, limit: u64, out: &mut Vec<f32>) {
+        let room = limit.saturating_sub(self.n_out);
+        let n = usize::try_from(room)
+            .unwrap_or(usize::MAX)
+            .min(self.held.len());
+        out.extend_from_slice(&self.held[..n]);
+        self.held.drain(..n);
+        self.n_out += n as u64;
+    }
+}
+
+impl Resampler {
+    /// `(a, b)` with `from / to = a / b` in lowest terms.
+    fn reduced_ratio(&self) -> (usize, usize) {
+        let g = gcd(self.from, self.to);
+        ((self.from / g) as usize, (self.to / g) as usize)
+    }
+
+    /// `floor(n * to / from)`.
+    fn output_len_floor(&self, n: u64) -> u64 {
+        let num = u128::from(n) * u128::from(self.to);
+        u64::try_from(num / u128::from(self.from)).unwrap_or(u64::MAX)
+    }
+
+    /// One rubato call: a full chunk, a partial last chunk, or (`input` None) a flush of the
+    /// filter tail. Returns the number of outputs now in `out_buf[0]`.
+    fn run(&mut self, input: Option<&[f32]>, partial: bool) -> Result<usize, ResampleError> {
+        let backend = |e: rubato::ResampleError| ResampleError::Backend(e.to_string());
+        let (_, n) = match (input, partial) {
+            (Some(chunk), false) => {
+                self.inner
+                    .process_into_buffer(&[chunk], &mut self.out_buf, None)
+            }
+            (Some(chunk), true) => {
+                self.inner
+                    .process_partial_into_buffer(Some(&[chunk]), &mut self.out_buf, None)
+            }
+            (None, _) => {
+                self.inner
+                    .process_partial_into_buffer(None::<&[&[f32]]>, &mut self.out_buf, None)
+            }
+        }
+        .map_err(backend)?;
+        Ok(n)
     }
 }
 

@@ -122,3 +122,56 @@ fn reusing_a_resampler_gives_the_same_output() {
     let b = r.process(&x).unwrap();
     assert_eq!(a, b);
 }
+
+mod streaming {
+    use proptest::prelude::*;
+    use sonotag_audio::Resampler;
+
+    fn resample_in_pushes(r: &mut Resampler, x: &[f32], pushes: &[usize]) -> Vec<f32> {
+        let mut stream = r.stream();
+        let mut out = Vec::new();
+        let mut rest = x;
+        for &size in pushes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, tail) = rest.split_at(size.min(rest.len()));
+            let before = out.len();
+            stream.push(r, chunk, &mut out).unwrap();
+            // Output never runs ahead of the input: at most floor(n_in * to / from).
+            let n_in = x.len() - tail.len();
+            assert!(out.len() >= before);
+            assert!(
+                out.len() as u64 <= n_in as u64 * u64::from(r.to_rate()) / u64::from(r.from_rate())
+            );
+            rest = tail;
+        }
+        stream.finish(r, &mut out).unwrap();
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Pushed in chunks of any sizes, the stream's output is bit-for-bit the whole clip's.
+        #[test]
+        fn a_stream_gives_the_whole_clips_output(
+            rates in prop::sample::select(vec![(44_100u32, 16_000u32), (48_000, 16_000), (8_000, 16_000), (22_050, 32_000), (96_000, 44_100)]),
+            n in 0usize..20_000,
+            pushes in proptest::collection::vec(1usize..9_000, 1..5),
+        ) {
+            let x: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin() * 0.5).collect();
+            let mut r = Resampler::new(rates.0, rates.1).unwrap();
+            let whole = r.process(&x).unwrap();
+            prop_assert_eq!(resample_in_pushes(&mut r, &x, &pushes), whole);
+        }
+    }
+
+    #[test]
+    fn a_long_stream_in_one_sample_pushes_matches_too() {
+        let x: Vec<f32> = (0..9_001).map(|i| (i as f32 * 0.011).cos()).collect();
+        let mut r = Resampler::new(44_100, 16_000).unwrap();
+        let whole = r.process(&x).unwrap();
+        assert_eq!(resample_in_pushes(&mut r, &x, &[1]), whole);
+    }
+}

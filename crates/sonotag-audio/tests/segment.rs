@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use sonotag_audio::segment::{SegmentSamples, segment_count, segment_spans};
-use sonotag_audio::{AudioLimits, ConfigError, PadFill, Segment, SegmentConfig};
+use sonotag_audio::{AudioLimits, ConfigError, PadFill, Segment, SegmentConfig, SegmentStream};
 
 /// These tests use tiny rates (10-20 Hz) and hops down to one sample so that every
 /// sample can be checked by hand; the real limits are exercised in hostile_limits.
@@ -182,4 +182,68 @@ fn noise_padding_is_seeded_and_at_the_requested_level() {
         mean.abs() < 0.02 && (std - 0.5).abs() < 0.02,
         "mean {mean} std {std}"
     );
+}
+
+/// A stream cut into pushes of the given sizes (cycled), then finished.
+fn segment_stream(
+    clip: &[f32],
+    sr: u32,
+    cfg: &SegmentConfig,
+    pushes: &[usize],
+    pad_short: bool,
+) -> Vec<Segment> {
+    let mut limits = AudioLimits::default();
+    limits.min_sample_rate = 1;
+    limits.max_overlap = usize::MAX;
+    let mut stream = SegmentStream::new(sr, cfg, &limits)
+        .unwrap()
+        .pad_short_streams(pad_short);
+    let mut out = Vec::new();
+    let mut rest = clip;
+    for &size in pushes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (chunk, tail) = rest.split_at(size.min(rest.len()));
+        stream.push(chunk, &mut out);
+        rest = tail;
+    }
+    assert_eq!(stream.samples_pushed(), clip.len());
+    out.extend(stream.finish().unwrap());
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Pushed in chunks of any sizes, a stream gives exactly the segments of the whole clip;
+    /// with short-stream padding, exactly those of the clip cut with `min_residual_s = 0`
+    /// when the plain rule gives none (the facade's rule for scoring short clips).
+    #[test]
+    fn a_stream_gives_the_segments_of_the_whole_clip(
+        n in 0usize..400,
+        window in 1usize..60,
+        hop_frac in 0.05f64..=1.0,
+        min_res in 0usize..60,
+        noise in any::<bool>(),
+        pushes in proptest::collection::vec(1usize..90, 1..6),
+    ) {
+        let sr = 20u32;
+        let hop = ((window as f64 * hop_frac).round() as usize).clamp(1, window);
+        let cfg = SegmentConfig {
+            window_s: window as f64 / f64::from(sr),
+            hop_s: Some(hop as f64 / f64::from(sr)),
+            min_residual_s: min_res as f64 / f64::from(sr),
+            pad: if noise { PadFill::Noise { std: 0.1, seed: 3 } } else { PadFill::Zeros },
+        };
+        let x = clip(n);
+        let whole = segment(&x, sr, &cfg).unwrap();
+        prop_assert_eq!(&segment_stream(&x, sr, &cfg, &pushes, false), &whole);
+        let padded_whole = if whole.is_empty() {
+            segment(&x, sr, &SegmentConfig { min_residual_s: 0.0, ..cfg.clone() }).unwrap()
+        } else {
+            whole
+        };
+        prop_assert_eq!(segment_stream(&x, sr, &cfg, &pushes, true), padded_whole);
+    }
 }

@@ -23,6 +23,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConfigError;
 use crate::limits::{AudioLimits, LimitError, LimitValue, to_u64};
 
+mod stream;
+
+pub use stream::SegmentStream;
+
 /// How the kept residual is padded to a full window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case", tag = "kind")]
