@@ -53,5 +53,8 @@ pub use config::{
 };
 pub use error::{Error, ModelFault, Result};
 pub use limits::Limits;
-pub use tagger::{Evaluation, Prediction, PredictionRow, SegmentPrediction, Tagger, TaggerBuilder};
+pub use tagger::{
+    Evaluation, Prediction, PredictionRow, PredictionStream, SegmentPrediction, StreamEnd, Tagger,
+    TaggerBuilder,
+};
 pub use train::{EpochMetrics, RunOptions, TrainEvent, TrainReport, TrainSummary};

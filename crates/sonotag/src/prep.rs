@@ -86,6 +86,11 @@ impl FeaturePipeline {
         Ok(())
     }
 
+    /// The limits the pipeline checks against.
+    pub fn limits(&self) -> &AudioLimits {
+        &self.limits
+    }
+
     /// The configuration.
     pub fn config(&self) -> &FeatureConfig {
         &self.config

@@ -5,6 +5,7 @@
 mod builder;
 mod evaluate;
 mod predict;
+mod stream;
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ use sonotag_nn::{Cnn, CnnConfig};
 pub use builder::TaggerBuilder;
 pub use evaluate::Evaluation;
 pub use predict::{Prediction, PredictionRow, SegmentPrediction};
+pub use stream::{PredictionStream, StreamEnd};
 
 use crate::config::{ClipPooling, TaskKind};
 use crate::error::{Error, Result};
