@@ -119,6 +119,108 @@ pub enum WavError {
     Io(#[from] io::Error),
 }
 
+/// Why an audio stream of any format could not be decoded ([`crate::decode`]). Carries no
+/// file name: [`AudioError::Decode`] adds it. Times are seconds into the recording.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The stream holds no bytes at all.
+    #[error("empty file (0 bytes), expected an audio file")]
+    Empty,
+    /// The first bytes match no format this crate decodes. Never quotes the bytes.
+    #[error("not an audio file this version decodes: {}the content looks like {looks_like}", match .named {
+        Some(named) => format!("the name says {named} but "),
+        None => String::new(),
+    })]
+    UnknownFormat {
+        /// What the content looks like: a named format (`"WavPack"`), `"text"`, or binary data.
+        looks_like: String,
+        /// The format the file's extension promises, when it names one (`"FLAC (.flac)"`).
+        named: Option<String>,
+    },
+    /// The container is recognised but its audio codec is not decoded by this build.
+    #[error("{format} file with {codec} audio, which this version does not decode")]
+    UnsupportedCodec {
+        /// The container.
+        format: crate::decode::AudioFormat,
+        /// The codec's name (`"opus"`).
+        codec: String,
+    },
+    /// A compressed format recognised in a build without the `symphonia` cargo feature.
+    #[error(
+        "{format} file, but this build decodes WAV only (the `symphonia` feature of sonotag-audio is off)"
+    )]
+    FeatureDisabled {
+        /// The recognised format.
+        format: crate::decode::AudioFormat,
+    },
+    /// The container's headers cannot be read.
+    #[error("malformed {format} file: {reason}")]
+    Malformed {
+        /// The container.
+        format: crate::decode::AudioFormat,
+        /// What the demuxer said.
+        reason: String,
+    },
+    /// Too many packets failed to decode (see the corrupt-packet policy of [`crate::decode`]),
+    /// or the container broke mid-stream.
+    #[error("corrupt stream at {time_s:.3} s: {reason}")]
+    CorruptStream {
+        /// Where in the recording.
+        time_s: f64,
+        /// What failed.
+        reason: String,
+    },
+    /// The file ends before the length its header declares.
+    #[error(
+        "truncated file: the audio stops at {time_s:.3} s but the header declares {declared_s:.3} s"
+    )]
+    Truncated {
+        /// Where the audio stops.
+        time_s: f64,
+        /// The length the header declares.
+        declared_s: f64,
+    },
+    /// The header declares more channels than [`crate::wav::MAX_CHANNELS`].
+    #[error("the header declares {channels} channels (at most {max} are supported)")]
+    TooManyChannels {
+        /// Declared channels.
+        channels: u64,
+        /// The largest accepted count.
+        max: u64,
+    },
+    /// The container holds no audio track.
+    #[error("no audio track in the file")]
+    NoAudioTrack,
+    /// The sample rate or channel count changes mid-stream.
+    #[error(
+        "the stream changes from {from} to {to} at {time_s:.3} s (one rate and channel count per file are supported)"
+    )]
+    RateChange {
+        /// Where in the recording.
+        time_s: f64,
+        /// Rate and channels before.
+        from: String,
+        /// Rate and channels after.
+        to: String,
+    },
+    /// A number of the stream is beyond one of the [`crate::AudioLimits`] (boxed: the rare case).
+    #[error("{0}")]
+    Limit(Box<LimitError>),
+    /// A WAV stream the WAV decoder refused ([`AudioError::Wav`] for files).
+    #[error(transparent)]
+    Wav(#[from] WavError),
+    /// The underlying reader failed.
+    #[error("read error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl From<LimitError> for DecodeError {
+    fn from(e: LimitError) -> Self {
+        DecodeError::Limit(Box::new(e))
+    }
+}
+
 /// An invalid field in a configuration ([`crate::MelConfig`], [`crate::SegmentConfig`]).
 ///
 /// When the field is impossible only because it crosses one of the [`crate::AudioLimits`],
@@ -289,6 +391,15 @@ pub enum AudioError {
         path: PathBuf,
         /// What is wrong with it.
         source: WavError,
+    },
+    /// The file is not decodable audio (any format but WAV-level errors, which are
+    /// [`AudioError::Wav`]).
+    #[error("{}: {source}", .path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: DecodeError,
     },
     /// The mel config file is not valid JSON for a [`crate::MelConfig`].
     #[error("{}: cannot parse mel config: {message}", .path.display())]

@@ -20,7 +20,6 @@ use crate::error::AudioError;
 use crate::limits::AudioLimits;
 use crate::mel::{LogMel, MelConfig, MelExtractor};
 use crate::resample::resample_within;
-use crate::wav::decode_file;
 
 /// Largest mel config file [`load_mel_config`] reads (1 MiB): a real one is a few hundred
 /// bytes, and the bound keeps a mistaken path (a WAV, a log) from being read whole.
@@ -127,7 +126,7 @@ pub fn extract_file_within(
             path: PathBuf::from("<mel config>"),
             source,
         })?;
-    let wav = decode_file(input)?;
+    let wav = crate::decode::decode_file_within(input, limits)?;
     let input_sample_rate = wav.sample_rate();
     let duration_s = wav.duration_s();
     let mut mono = wav.into_mono();

@@ -28,6 +28,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod buffer;
+pub mod decode;
 pub mod error;
 pub mod features;
 pub mod limits;
@@ -38,7 +39,13 @@ pub mod segment;
 pub mod synth;
 pub mod wav;
 
-pub use error::{AudioError, ConfigError, MelError, NormalizerError, ResampleError, WavError};
+pub use decode::{
+    AUDIO_EXTENSIONS, AudioFormat, AudioInfo, AudioReader, DecodeWarning, DecodedAudio,
+    decode_bytes, decode_file, decode_file_within, has_audio_extension, sniff,
+};
+pub use error::{
+    AudioError, ConfigError, DecodeError, MelError, NormalizerError, ResampleError, WavError,
+};
 pub use limits::{AudioLimits, Bound, LimitError, LimitValue};
 pub use mel::{LogMel, MelConfig, MelExtractor, MelFilterbank, MelNorm, MelScale, PadMode};
 pub use normalize::{Normalizer, NormalizerFit};

@@ -90,6 +90,15 @@ pub struct AudioLimits {
     /// 1.5 ms hop: 2.7 M frames, 700 MB of features for every segment, even of a 1 s clip
     /// padded to the window (found by fuzzing `model_load`).
     pub max_segment_values: usize,
+    /// Most frames a whole-file decode ([`crate::decode::decode_file`]) may produce, counted
+    /// as they are decoded (a header's length claim is never trusted). Default 2^30 =
+    /// 1 073 741 824 frames: 6.2 hours at 48 kHz, 1.6 hours at 192 kHz, 37 hours at 8 kHz,
+    /// and 4 GiB of `f32` per channel. A 24-hour recording at 192 kHz (16.6 G frames, 66 GB
+    /// per channel) cannot be held in memory whole on ordinary machines, and a tiny
+    /// compressed file of digital silence can expand to that much: such recordings are read
+    /// with [`crate::decode::AudioReader`], whose memory does not grow with the file (this
+    /// limit does not apply to it).
+    pub max_decode_frames: u64,
 }
 
 impl Default for AudioLimits {
@@ -107,6 +116,7 @@ impl Default for AudioLimits {
             max_overlap: 16,
             max_segments_per_clip: 1 << 22,
             max_segment_values: 1 << 24,
+            max_decode_frames: 1 << 30,
         }
     }
 }

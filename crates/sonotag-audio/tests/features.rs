@@ -75,7 +75,12 @@ fn bad_inputs_and_configs_fail_cleanly_without_output() {
     expect_error(&d.join("missing.wav"), None, "missing.wav", "no such file");
     let text = d.join("text.wav");
     std::fs::write(&text, "not audio").unwrap();
-    expect_error(&text, None, "text.wav", "not a WAV file");
+    expect_error(
+        &text,
+        None,
+        "text.wav",
+        "the name says WAV (.wav) but the content looks like text",
+    );
     let twelve = d.join("twelve.wav");
     let mut bytes = Vec::new();
     bytes.extend_from_slice(b"RIFF\x2c\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x80\x3e\0\0\0\x7d\0\0\x02\0\x0c\0data\x08\0\0\0");

@@ -9,8 +9,8 @@ use crate::common::alloc::measure_allocs;
 use crate::common::wav_at;
 use sonotag_audio::features::{MAX_MEL_CONFIG_BYTES, extract_file, load_mel_config};
 use sonotag_audio::{
-    AudioError, AudioLimits, Bound, ConfigError, LimitError, LimitValue, MelConfig, MelExtractor,
-    ResampleError, Resampler, SegmentConfig, resample, segment,
+    AudioError, AudioLimits, Bound, ConfigError, DecodeError, LimitError, LimitValue, MelConfig,
+    MelExtractor, ResampleError, Resampler, SegmentConfig, resample, segment,
 };
 
 const MIB: usize = 1 << 20;
@@ -47,16 +47,18 @@ fn wav_declaring_4294967291_hz_is_refused_before_resampling() {
     let path = write(dir.path(), "fast.wav", &bytes);
     let (result, allocs) = measure_allocs(|| extract_file(&path, &MelConfig::default()));
     let err = result.unwrap_err();
+    // Refused when the file is opened (decode::decode_file_within checks the rate against the
+    // limits), with the same message the resampler gave before formats were added.
     match &err {
-        AudioError::Resample {
-            source: ResampleError::Limit(limit),
+        AudioError::Decode {
+            source: DecodeError::Limit(limit),
             ..
         } => {
             assert_eq!(limit.setting, "max_sample_rate");
             assert_eq!(limit.value, LimitValue::Int(4_294_967_291));
             assert_eq!((limit.limit, limit.bound), (768_000, Bound::Max));
         }
-        other => panic!("expected a resample limit error, got {other:?}"),
+        other => panic!("expected a decode limit error, got {other:?}"),
     }
     let text = err.to_string();
     assert!(text.starts_with(&path.display().to_string()), "{text}");
@@ -83,7 +85,7 @@ fn wav_declaring_1_hz_is_refused_before_resampling() {
     assert!(
         matches!(
             &err,
-            AudioError::Resample { source: ResampleError::Limit(l), .. }
+            AudioError::Decode { source: DecodeError::Limit(l), .. }
                 if l.setting == "min_sample_rate" && l.bound == Bound::Min
         ),
         "{err:?}"
@@ -95,7 +97,7 @@ fn wav_declaring_1_hz_is_refused_before_resampling() {
             "input sample rate is 1 Hz, below the limit of 1000 Hz (AudioLimits::min_sample_rate)",
         ],
     );
-    // Before the fix: 6.6 GB. Now: the decoded samples (400 KB as f32) and little else.
+    // Before the fix: 6.6 GB. Now: refused from the header, before the samples are decoded.
     assert!(allocs.total < 4 * bytes.len() + MIB, "{allocs:?}");
 }
 

@@ -7,6 +7,7 @@ mod common;
 
 mod demo_clip;
 mod features;
+mod formats;
 mod harness;
 mod hostile_limits;
 mod hostile_wav;

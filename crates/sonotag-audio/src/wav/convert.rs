@@ -118,3 +118,47 @@ fn check_finite(channels: &[Vec<f32>]) -> Result<(), WavError> {
         }),
     }
 }
+
+/// Converts the whole frames of `bytes` into `out` (one vector per channel, cleared first),
+/// exactly as [`read_deinterleaved`] does: the streaming reader's block step.
+/// `first_frame` is the stream index of the block's first frame (for
+/// [`WavError::NonFinite`], which then names the same sample as a whole-file decode).
+pub(crate) fn convert_frames(
+    bytes: &[u8],
+    layout: &Layout,
+    out: &mut [Vec<f32>],
+    first_frame: u64,
+) -> Result<(), WavError> {
+    for ch in out.iter_mut() {
+        ch.clear();
+    }
+    match layout.encoding {
+        SampleEncoding::PcmU8 => convert_block(bytes, layout, out, conv_u8),
+        SampleEncoding::PcmI16 => convert_block(bytes, layout, out, conv_i16),
+        SampleEncoding::PcmI24 => convert_block(bytes, layout, out, conv_i24),
+        SampleEncoding::PcmI32 => convert_block(bytes, layout, out, conv_i32),
+        SampleEncoding::Float32 => convert_block(bytes, layout, out, conv_f32),
+    }
+    if layout.encoding == SampleEncoding::Float32 {
+        check_finite(out).map_err(|e| match e {
+            WavError::NonFinite {
+                frame,
+                channel,
+                value,
+                ..
+            } => {
+                let frame = first_frame.saturating_add(frame as u64);
+                WavError::NonFinite {
+                    index: frame
+                        .saturating_mul(out.len() as u64)
+                        .saturating_add(channel as u64),
+                    frame: usize::try_from(frame).unwrap_or(usize::MAX),
+                    channel,
+                    value,
+                }
+            }
+            other => other,
+        })?;
+    }
+    Ok(())
+}

@@ -23,6 +23,7 @@
 //! ```
 
 mod convert;
+pub(crate) use convert::convert_frames;
 mod magic;
 mod riff;
 
@@ -31,6 +32,9 @@ use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 pub use riff::SampleEncoding;
+
+pub(crate) use magic::sniff as sniff_name;
+pub(crate) use riff::{Layout, scan};
 
 use crate::error::{AudioError, WavError};
 
@@ -90,6 +94,11 @@ impl DecodedWav {
         downmix(&self.channels)
     }
 
+    /// The channels, moved out.
+    pub(crate) fn into_channels(self) -> Vec<Vec<f32>> {
+        self.channels
+    }
+
     /// Mono downmix that moves the samples out when the file is already mono (no copy).
     pub fn into_mono(mut self) -> Vec<f32> {
         if self.channels.len() == 1 {
@@ -101,7 +110,7 @@ impl DecodedWav {
 }
 
 /// Mean over channels, accumulated in f32 in channel order then divided (as numpy's mean).
-fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
+pub(crate) fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
     let Some(first) = channels.first() else {
         return Vec::new();
     };
@@ -127,11 +136,19 @@ fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
 /// length (found by seeking to its end) bounds every size field and so every allocation.
 pub fn decode_reader<R: Read + Seek>(mut r: R) -> Result<DecodedWav, WavError> {
     let layout = riff::scan(&mut r)?;
+    decode_layout(r, &layout)
+}
+
+/// Decodes the samples of a scanned stream (the second half of [`decode_reader`]).
+pub(crate) fn decode_layout<R: Read + Seek>(
+    mut r: R,
+    layout: &Layout,
+) -> Result<DecodedWav, WavError> {
     r.seek(SeekFrom::Start(layout.data_offset))?;
     // `data_len` was checked against the real stream length, so this allocation is bounded by
     // the bytes actually present, whatever the header claimed.
     let n_frames = (layout.data_len / layout.block_align as u64) as usize;
-    let channels = convert::read_deinterleaved(&mut r, &layout, n_frames)?;
+    let channels = convert::read_deinterleaved(&mut r, layout, n_frames)?;
     Ok(DecodedWav {
         sample_rate: layout.sample_rate,
         encoding: layout.encoding,

@@ -1,0 +1,450 @@
+//! Compressed formats through Symphonia: probing, the track and codec checks, and the packet
+//! loop with the corrupt-packet policy of the module docs.
+
+use std::io::{ErrorKind, Read, Seek};
+
+use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
+use symphonia::core::codecs::{self, CODEC_TYPE_NULL, CodecType, Decoder, DecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+use symphonia::core::sample::Sample;
+
+use super::{
+    AudioFormat, AudioInfo, DecodeError, DecodeWarning, MAX_BAD_PACKETS_IN_A_ROW,
+    MAX_SKIPPED_PACKETS, MAX_WARNINGS,
+};
+use crate::limits::AudioLimits;
+
+/// Any seekable reader as a Symphonia media source.
+struct Source<R> {
+    r: R,
+    len: u64,
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.r.read(buf)
+    }
+}
+
+impl<R: Seek> Seek for Source<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.r.seek(pos)
+    }
+}
+
+impl<R: Read + Seek + Send + Sync> MediaSource for Source<R> {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.len)
+    }
+}
+
+/// A compressed stream being decoded.
+pub(crate) struct SymStream {
+    reader: Box<dyn FormatReader>,
+    decoder: Box<dyn Decoder>,
+    track_id: u32,
+    info: AudioInfo,
+    byte_len: u64,
+    /// The header's length claim when it is one a complete file meets.
+    truncation_claim: Option<u64>,
+    /// Priming frames still to drop from the start of the output.
+    to_trim: u64,
+    /// Priming frames dropped.
+    trimmed: u64,
+    planar: Vec<Vec<f32>>,
+    /// Frames emitted so far.
+    frames: u64,
+    /// Frames of skipped packets (their durations), for the truncation check.
+    skipped_frames: u64,
+    packets: u64,
+    skipped: u64,
+    bad_in_a_row: u32,
+    warnings: Vec<DecodeWarning>,
+    ended: bool,
+    /// A block decoded at open (to learn the channel count), not yet returned.
+    pending: Option<usize>,
+}
+
+/// Refuses channel counts above [`crate::wav::MAX_CHANNELS`].
+fn check_channels(n: usize) -> Result<(), DecodeError> {
+    let max = usize::from(crate::wav::MAX_CHANNELS);
+    if n > max {
+        return Err(DecodeError::TooManyChannels {
+            channels: n as u64,
+            max: max as u64,
+        });
+    }
+    Ok(())
+}
+
+/// Name of a codec, as ffmpeg spells it where Symphonia knows it.
+fn codec_name(codec: CodecType) -> String {
+    if let Some(d) = symphonia::default::get_codecs().get_codec(codec) {
+        return d.short_name.to_string();
+    }
+    let known = [
+        (codecs::CODEC_TYPE_OPUS, "opus"),
+        (codecs::CODEC_TYPE_SPEEX, "speex"),
+        (codecs::CODEC_TYPE_MP1, "mp1"),
+        (codecs::CODEC_TYPE_MP2, "mp2"),
+        (codecs::CODEC_TYPE_MUSEPACK, "musepack"),
+        (codecs::CODEC_TYPE_EAC3, "eac3"),
+        (codecs::CODEC_TYPE_AC4, "ac4"),
+        (codecs::CODEC_TYPE_DCA, "dts"),
+        (codecs::CODEC_TYPE_WMA, "wma"),
+        (codecs::CODEC_TYPE_WAVPACK, "wavpack"),
+        (codecs::CODEC_TYPE_MONKEYS_AUDIO, "ape"),
+        (codecs::CODEC_TYPE_TTA, "tta"),
+        (codecs::CODEC_TYPE_ATRAC1, "atrac1"),
+        (codecs::CODEC_TYPE_ATRAC3, "atrac3"),
+        (codecs::CODEC_TYPE_ATRAC3PLUS, "atrac3plus"),
+        (codecs::CODEC_TYPE_ATRAC9, "atrac9"),
+        (codecs::CODEC_TYPE_ADPCM_MS, "adpcm_ms"),
+        (codecs::CODEC_TYPE_ADPCM_IMA_WAV, "adpcm_ima_wav"),
+        (codecs::CODEC_TYPE_ADPCM_IMA_QT, "adpcm_ima_qt"),
+        (codecs::CODEC_TYPE_ADPCM_G722, "adpcm_g722"),
+        (codecs::CODEC_TYPE_ADPCM_G726, "adpcm_g726"),
+    ];
+    known.iter().find(|(c, _)| *c == codec).map_or_else(
+        || format!("unknown codec (id {codec})"),
+        |(_, n)| n.to_string(),
+    )
+}
+
+/// A container-level error at open.
+fn open_error(format: AudioFormat, e: SymError) -> DecodeError {
+    match e {
+        SymError::IoError(e) if e.kind() == ErrorKind::UnexpectedEof => DecodeError::Malformed {
+            format,
+            reason: "the file ends inside its headers".into(),
+        },
+        SymError::IoError(e) => DecodeError::Io(e),
+        other => DecodeError::Malformed {
+            format,
+            reason: other.to_string(),
+        },
+    }
+}
+
+impl SymStream {
+    pub(crate) fn open<R: Read + Seek + Send + Sync + 'static>(
+        mut r: R,
+        format: AudioFormat,
+        limits: &AudioLimits,
+    ) -> Result<Self, DecodeError> {
+        let byte_len = r.seek(std::io::SeekFrom::End(0))?;
+        r.seek(std::io::SeekFrom::Start(0))?;
+        let mss = MediaSourceStream::new(Box::new(Source { r, len: byte_len }), Default::default());
+        let mut hint = Hint::new();
+        hint.with_extension(format.name());
+        let options = FormatOptions {
+            enable_gapless: true,
+            ..FormatOptions::default()
+        };
+        let probed = symphonia::default::get_probe()
+            .format(&hint, mss, &options, &MetadataOptions::default())
+            .map_err(|e| open_error(format, e))?;
+        let reader = probed.format;
+        let track = reader
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+            .ok_or(DecodeError::NoAudioTrack)?;
+        let params = track.codec_params.clone();
+        let track_id = track.id;
+        let codec = codec_name(params.codec);
+        if symphonia::default::get_codecs()
+            .get_codec(params.codec)
+            .is_none()
+        {
+            return Err(DecodeError::UnsupportedCodec { format, codec });
+        }
+        let sample_rate = params.sample_rate.unwrap_or(0);
+        if sample_rate == 0 {
+            return Err(DecodeError::Malformed {
+                format,
+                reason: "the header gives no sample rate (or 0 Hz)".into(),
+            });
+        }
+        super::check_rate(limits, sample_rate)?;
+        let decoder = symphonia::default::get_codecs()
+            .make(&params, &DecoderOptions::default())
+            .map_err(|e| match e {
+                SymError::Unsupported(what) => DecodeError::UnsupportedCodec {
+                    format,
+                    codec: format!("{codec} ({what})"),
+                },
+                other => open_error(format, other),
+            })?;
+        // MP4 gives the channels in the codec's own configuration (AAC's AudioSpecificConfig,
+        // ALAC's cookie), which the decoder has parsed by now.
+        let n_channels = params
+            .channels
+            .or(decoder.codec_params().channels)
+            .map_or(0, |c| c.count());
+        check_channels(n_channels)?;
+        // The length claims that mean "this many frames are in the file" (see the module docs):
+        // FLAC's STREAMINFO, MP4 sample tables, CAF packet tables, the MP3 Xing header with its
+        // LAME tag (without one, Symphonia estimates from the bitrate), and AIFF's SSND size, which
+        // Symphonia counts with the chunk's 8-byte offset/block-size header (up to 8 frames
+        // more than the audio). Ogg's is the last page's granule (of whatever is left of a
+        // truncated file), ADTS's an estimate.
+        // AAC in MP4 starts with the encoder's priming frames, which ffmpeg drops through the
+        // edit list and Symphonia 0.5 does not: drop them here. ffmpeg's and fdk's AAC
+        // encoders prime 1024 frames (one packet); Apple's 2112, for which the edit list
+        // would be needed (not read: see notes/formats.md).
+        // (MP3's delay is trimmed by Symphonia's gapless mode itself; Ogg Vorbis's reported
+        // delay is not a priming to drop: ffmpeg keeps those frames, and so do we.)
+        let priming = match format {
+            AudioFormat::Mp4 if params.codec == codecs::CODEC_TYPE_AAC => {
+                params.delay.map_or(1024, u64::from)
+            }
+            _ => 0,
+        };
+        let truncation_claim = match format {
+            AudioFormat::Flac | AudioFormat::Mp4 | AudioFormat::Caf => params.n_frames,
+            AudioFormat::Mp3 if params.delay.is_some() => params.n_frames,
+            AudioFormat::Aiff => params.n_frames.map(|n| n.saturating_sub(8)),
+            _ => None,
+        };
+        let mut stream = Self {
+            reader,
+            decoder,
+            track_id,
+            info: AudioInfo {
+                format,
+                codec,
+                sample_rate,
+                n_channels,
+                n_frames: params.n_frames,
+            },
+            byte_len,
+            truncation_claim,
+            to_trim: priming,
+            trimmed: 0,
+            planar: vec![Vec::new(); n_channels],
+            frames: 0,
+            skipped_frames: 0,
+            packets: 0,
+            skipped: 0,
+            bad_in_a_row: 0,
+            warnings: Vec::new(),
+            ended: false,
+            pending: None,
+        };
+        if n_channels == 0 {
+            // Learn the channel count from the first decoded packet, kept for the first block.
+            let n = stream.next_block()?;
+            if stream.info.n_channels == 0 {
+                return Err(DecodeError::Malformed {
+                    format,
+                    reason: "no channel count in the header and no audio packet".into(),
+                });
+            }
+            stream.pending = Some(n);
+        }
+        Ok(stream)
+    }
+
+    pub(crate) fn info(&self) -> &AudioInfo {
+        &self.info
+    }
+
+    pub(crate) fn planar(&self) -> &[Vec<f32>] {
+        &self.planar
+    }
+
+    pub(crate) fn warnings(&self) -> &[DecodeWarning] {
+        &self.warnings
+    }
+
+    pub(crate) fn take_warnings(&mut self) -> Vec<DecodeWarning> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    pub(crate) fn skipped_packets(&self) -> u64 {
+        self.skipped
+    }
+
+    pub(crate) fn byte_len(&self) -> u64 {
+        self.byte_len
+    }
+
+    /// Seconds of audio emitted so far.
+    fn time_s(&self) -> f64 {
+        self.frames as f64 / f64::from(self.info.sample_rate)
+    }
+
+    /// Records a packet the codec refused, or refuses the stream (module docs).
+    fn skip(&mut self, dur: u64, reason: String) -> Result<(), DecodeError> {
+        self.bad_in_a_row += 1;
+        self.skipped += 1;
+        self.skipped_frames = self.skipped_frames.saturating_add(dur);
+        let time_s = self.time_s();
+        if self.bad_in_a_row > MAX_BAD_PACKETS_IN_A_ROW {
+            return Err(DecodeError::CorruptStream {
+                time_s,
+                reason: format!(
+                    "{} packets in a row failed to decode (last: {reason})",
+                    self.bad_in_a_row
+                ),
+            });
+        }
+        if self.skipped > MAX_SKIPPED_PACKETS && self.skipped * 10 > self.packets {
+            return Err(DecodeError::CorruptStream {
+                time_s,
+                reason: format!(
+                    "{} of the first {} packets failed to decode (last: {reason})",
+                    self.skipped, self.packets
+                ),
+            });
+        }
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(DecodeWarning {
+                time_s,
+                message: format!("skipped a corrupt packet of {dur} frames: {reason}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// At the end of the packets: a stream shorter than its header declares is truncated.
+    fn check_end(&self) -> Result<(), DecodeError> {
+        if let Some(claim) = self.truncation_claim {
+            let present = self.frames + self.trimmed + self.skipped_frames;
+            if present < claim {
+                return Err(DecodeError::Truncated {
+                    time_s: self.time_s(),
+                    declared_s: claim as f64 / f64::from(self.info.sample_rate),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes the next packet with audio into `planar`; returns its frames, 0 at the end.
+    pub(crate) fn next_block(&mut self) -> Result<usize, DecodeError> {
+        if let Some(n) = self.pending.take() {
+            return Ok(n);
+        }
+        loop {
+            if self.ended {
+                return Ok(0);
+            }
+            let packet = match self.reader.next_packet() {
+                Ok(p) => p,
+                Err(SymError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
+                    self.ended = true;
+                    self.check_end()?;
+                    return Ok(0);
+                }
+                Err(SymError::IoError(e)) => return Err(DecodeError::Io(e)),
+                Err(SymError::ResetRequired) => {
+                    self.decoder.reset();
+                    continue;
+                }
+                Err(e) => {
+                    return Err(DecodeError::CorruptStream {
+                        time_s: self.time_s(),
+                        reason: e.to_string(),
+                    });
+                }
+            };
+            if packet.track_id() != self.track_id {
+                continue;
+            }
+            self.packets += 1;
+            match self.decoder.decode(&packet) {
+                Ok(buf) => {
+                    self.bad_in_a_row = 0;
+                    let spec = *buf.spec();
+                    let (rate, channels) = (spec.rate, spec.channels.count());
+                    if self.info.n_channels == 0 && channels > 0 {
+                        check_channels(channels)?;
+                        self.info.n_channels = channels;
+                        self.planar = vec![Vec::new(); channels];
+                    }
+                    if rate != self.info.sample_rate || channels != self.info.n_channels {
+                        return Err(DecodeError::RateChange {
+                            time_s: self.time_s(),
+                            from: format!(
+                                "{} Hz, {} channel(s)",
+                                self.info.sample_rate, self.info.n_channels
+                            ),
+                            to: format!("{rate} Hz, {channels} channel(s)"),
+                        });
+                    }
+                    let mut n = buf.frames();
+                    if n == 0 {
+                        continue;
+                    }
+                    to_planar(&buf, &mut self.planar);
+                    if self.to_trim > 0 {
+                        let k = usize::try_from(self.to_trim).unwrap_or(usize::MAX).min(n);
+                        for ch in &mut self.planar {
+                            ch.drain(..k);
+                        }
+                        self.to_trim -= k as u64;
+                        self.trimmed += k as u64;
+                        n -= k;
+                        if n == 0 {
+                            continue;
+                        }
+                    }
+                    self.frames += n as u64;
+                    return Ok(n);
+                }
+                Err(SymError::DecodeError(msg)) => self.skip(packet.dur, msg.to_string())?,
+                Err(SymError::IoError(e)) => self.skip(packet.dur, e.to_string())?,
+                Err(SymError::ResetRequired) => self.decoder.reset(),
+                Err(e) => {
+                    return Err(DecodeError::CorruptStream {
+                        time_s: self.time_s(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Converts one decoded buffer to `f32` per channel (each vector cleared first), with the
+/// WAV decoder's scaling: integers `code / 2^(bits-1)`, unsigned offset to zero.
+fn to_planar(buf: &AudioBufferRef<'_>, out: &mut [Vec<f32>]) {
+    const S8: f32 = 1.0 / 128.0;
+    const S16: f32 = 1.0 / 32_768.0;
+    const S24: f32 = 1.0 / 8_388_608.0;
+    const S32: f32 = 1.0 / 2_147_483_648.0;
+    match buf {
+        AudioBufferRef::U8(b) => planar(b, out, |x| (f32::from(x) - 128.0) * S8),
+        AudioBufferRef::U16(b) => planar(b, out, |x| (f32::from(x) - 32_768.0) * S16),
+        AudioBufferRef::U24(b) => planar(b, out, |x| (x.inner() as i32 - 8_388_608) as f32 * S24),
+        AudioBufferRef::U32(b) => planar(b, out, |x| (x ^ 0x8000_0000) as i32 as f32 * S32),
+        AudioBufferRef::S8(b) => planar(b, out, |x| f32::from(x) * S8),
+        AudioBufferRef::S16(b) => planar(b, out, |x| f32::from(x) * S16),
+        AudioBufferRef::S24(b) => planar(b, out, |x| x.inner() as f32 * S24),
+        AudioBufferRef::S32(b) => planar(b, out, |x| x as f32 * S32),
+        AudioBufferRef::F32(b) => {
+            for (c, o) in out.iter_mut().enumerate() {
+                o.clear();
+                o.extend_from_slice(b.chan(c));
+            }
+        }
+        AudioBufferRef::F64(b) => planar(b, out, |x| x as f32),
+    }
+}
+
+fn planar<S: Sample>(b: &AudioBuffer<S>, out: &mut [Vec<f32>], conv: impl Fn(S) -> f32) {
+    for (c, o) in out.iter_mut().enumerate() {
+        o.clear();
+        o.extend(b.chan(c).iter().map(|&x| conv(x)));
+    }
+}
