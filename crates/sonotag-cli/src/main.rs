@@ -29,9 +29,10 @@ enum Command {
     Train(Box<commands::train::Args>),
     /// Evaluate a saved tagger on a labelled manifest.
     Eval(commands::eval::Args),
-    /// Predict per-segment and clip-level probabilities for WAV files.
+    /// Predict per-segment and clip-level probabilities for audio files (WAV, FLAC, MP3, Ogg,
+    /// M4A, AIFF, CAF) of any length.
     Predict(commands::predict::Args),
-    /// Extract a log-mel spectrogram (dB, mel-major) from a WAV file into JSON.
+    /// Extract a log-mel spectrogram (dB, mel-major) from an audio file into JSON.
     Features(commands::features::Args),
     /// Score predictions against targets (ROC-AUC, AP, F1, ECE, Brier) from two CSV files.
     Metrics(commands::metrics::Args),

@@ -183,6 +183,18 @@ impl Error {
         }
     }
 
+    /// This error with the audio it is about named `clip` (a file's path instead of a
+    /// stream's placeholder name).
+    pub(crate) fn in_clip(self, clip: String) -> Self {
+        match self {
+            Self::NonFiniteAudio { index, value, .. } => {
+                Self::NonFiniteAudio { clip, index, value }
+            }
+            Self::InvalidData { reason, .. } => Self::invalid_data(clip, reason),
+            other => other,
+        }
+    }
+
     /// [`Error::NonFiniteAudio`] for the first NaN or infinite sample of `samples`, if any.
     pub(crate) fn check_finite_audio(clip: &str, samples: &[f32]) -> Result<()> {
         match samples.iter().position(|s| !s.is_finite()) {

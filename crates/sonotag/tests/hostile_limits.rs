@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sonotag::audio::{AudioError, ResampleError, SegmentConfig};
+use sonotag::audio::{AudioError, DecodeError, SegmentConfig};
 use sonotag::dataset::Dataset;
 use sonotag::synthetic::SYNTHETIC_LABELS;
 use sonotag::{Error, Limits, ModelSpec, Tagger};
@@ -52,9 +52,10 @@ fn predicting_a_file_with_a_hostile_rate_names_the_file_and_the_limit() {
             tagger.predict_file(&path).err().unwrap(),
             tagger.predict_files(&[&path]).remove(0).err().unwrap(),
         ] {
-            let Error::Audio(AudioError::Resample {
+            // Refused when the file is opened (its headers read, no audio decoded).
+            let Error::Audio(AudioError::Decode {
                 path: p,
-                source: ResampleError::Limit(limit),
+                source: DecodeError::Limit(limit),
             }) = &err
             else {
                 panic!("{rate} Hz: {err:?}");

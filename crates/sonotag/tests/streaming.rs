@@ -113,3 +113,48 @@ fn a_rate_beyond_the_limits_is_refused_when_the_stream_starts() {
     assert!(tagger.stream(900_000).is_err());
     assert!(tagger.stream(0).is_err());
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/audio")
+        .join(name)
+}
+
+/// A file streamed through the decoder, the resampler and the network gives exactly what the
+/// whole-recording path gives on the file's decoded samples.
+#[cfg(feature = "formats")]
+#[test]
+fn predict_file_streams_flac_and_mp3_to_the_whole_file_result() {
+    let tagger = tagger(ClipPooling::Mean);
+    for name in ["stream_22k_stereo.flac", "stream_22k_stereo.mp3"] {
+        let path = fixture(name);
+        let decoded = sonotag::audio::decode::decode_file(&path).unwrap();
+        let rate = decoded.sample_rate();
+        let mut whole = tagger.predict_samples(&decoded.into_mono(), rate).unwrap();
+        whole.source = path.display().to_string();
+        let streamed = tagger.predict_file(&path).unwrap();
+        assert!(
+            streamed.segments.len() >= 12,
+            "{name}: {}",
+            streamed.segments.len()
+        );
+        assert!(streamed.warnings.is_empty());
+        assert_eq!(streamed, whole, "{name}");
+        let many = tagger.predict_files(&[&path, &path]);
+        assert_eq!(many.len(), 2);
+        for p in many {
+            assert_eq!(p.unwrap(), whole);
+        }
+    }
+}
+
+#[test]
+fn predict_file_names_the_file_it_cannot_decode() {
+    let tagger = tagger(ClipPooling::Max);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("song.flac");
+    std::fs::write(&bad, b"fLaC but not really a FLAC stream").unwrap();
+    let err = tagger.predict_file(&bad).unwrap_err();
+    assert!(matches!(err, Error::Audio(_)), "{err:?}");
+    assert!(err.to_string().contains("song.flac"), "{err}");
+}

@@ -1,4 +1,4 @@
-//! `sonotag features`: WAV in, log-mel JSON out.
+//! `sonotag features`: an audio file in (any supported format), log-mel JSON out.
 
 use std::path::PathBuf;
 
@@ -7,7 +7,8 @@ use crate::output::CliError;
 /// Arguments of `sonotag features`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The WAV file to read (resampled first if its rate differs from the config's).
+    /// The audio file to read: WAV, FLAC, MP3, Ogg Vorbis, AAC/ALAC in MP4/M4A, AIFF or CAF,
+    /// told apart by content (resampled first if its rate differs from the config's).
     #[arg(long)]
     input: PathBuf,
     /// A JSON file with MelConfig fields; omitted fields (or no file) take the defaults.

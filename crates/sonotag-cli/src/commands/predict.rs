@@ -1,4 +1,5 @@
-//! `sonotag predict`: per-segment and clip-level probabilities for WAV files.
+//! `sonotag predict`: per-segment and clip-level probabilities for audio files of any
+//! supported format and length (each file is streamed: memory does not grow with it).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -6,7 +7,7 @@ use std::path::PathBuf;
 use sonotag::dataset::{WalkOptions, expand_inputs};
 use sonotag::{Prediction, Tagger};
 
-use crate::output::{CliError, Stdout};
+use crate::output::{CliError, Stdout, note};
 
 /// Arguments of `sonotag predict`.
 #[derive(Debug, clap::Args)]
@@ -14,8 +15,9 @@ pub struct Args {
     /// The model directory.
     #[arg(long)]
     model: PathBuf,
-    /// WAV files, or folders searched recursively for `.wav` files (symbolic links inside a
-    /// folder are skipped unless --follow-links).
+    /// Audio files (any supported format, told apart by content), or folders searched
+    /// recursively for files named .wav .flac .mp3 .ogg .m4a .aiff .caf ... (symbolic links
+    /// inside a folder are skipped unless --follow-links).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Follow symbolic links inside input folders (a link to its own ancestor is an error).
@@ -43,6 +45,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let mut predictions = Vec::new();
     for result in tagger.predict_files(&files) {
         let mut prediction = result.map_err(|e| e.to_string())?;
+        for warning in &prediction.warnings {
+            note(&format!("warning: {}: {warning}", prediction.source));
+        }
         if let Some(k) = args.top_k {
             keep_top_k(&mut prediction, k);
         }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 pub use manifest::{DEFAULT_MAX_LABELS, Manifest, ManifestEntry, check_label_count};
-pub use walk::{WalkOptions, expand_inputs, wav_files};
+pub use walk::{WalkOptions, audio_files, expand_inputs};
 
 /// Labelled clips in memory, ready to train on or evaluate.
 ///
@@ -159,27 +159,30 @@ pub enum DatasetError {
         /// The ancestor folder it leads back to.
         ancestor: PathBuf,
     },
-    /// A folder given as input holds no `.wav` file.
-    #[error("{path}: no .wav files in this folder")]
-    NoWavFiles {
+    /// A folder given as input holds no audio file (no name with an extension of
+    /// [`sonotag_audio::decode::AUDIO_EXTENSIONS`]).
+    #[error(
+        "{path}: no audio files (.wav, .flac, .mp3, .ogg, .m4a, .aiff, .caf, ...) in this folder"
+    )]
+    NoAudioFiles {
         /// The folder.
         path: PathBuf,
     },
     /// A folder-per-label tree holds no audio.
-    #[error("{path}: no WAV files found in any label folder")]
+    #[error("{path}: no audio files found in any label folder")]
     EmptyTree {
         /// The root folder.
         path: PathBuf,
     },
 }
 
-/// Lists a folder-per-label tree: each subfolder of `root` is a label, and each `.wav` file
+/// Lists a folder-per-label tree: each subfolder of `root` is a label, and each audio file ([`audio_files`])
 /// inside it (recursively) is a clip carrying that one label; files directly in `root` and
 /// folders whose name is not UTF-8 are ignored. Entries are sorted by path so the result does
 /// not depend on the file system's order. Symbolic links follow the policy of `options` (by
 /// default they are skipped; see [`WalkOptions`]).
 pub fn folder_tree(root: &Path, options: &WalkOptions) -> Result<Vec<ManifestEntry>, DatasetError> {
-    let entries: Vec<ManifestEntry> = wav_files(root, options)?
+    let entries: Vec<ManifestEntry> = audio_files(root, options)?
         .into_iter()
         .filter_map(|path| {
             let relative = path.strip_prefix(root).ok()?;

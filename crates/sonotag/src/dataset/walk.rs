@@ -1,4 +1,4 @@
-//! Folder walks: the one policy for finding `.wav` files under a folder, used by
+//! Folder walks: the one policy for finding audio files under a folder, used by
 //! [`folder_tree`](super::folder_tree) and by `sonotag predict` on folders.
 //!
 //! **Symbolic links are not followed by default**: a link inside the walked tree, to a file or
@@ -18,7 +18,7 @@ use walkdir::WalkDir;
 
 use super::DatasetError;
 
-/// How a folder walk ([`wav_files`], [`folder_tree`](super::folder_tree),
+/// How a folder walk ([`audio_files`], [`folder_tree`](super::folder_tree),
 /// [`expand_inputs`]) treats symbolic links.
 ///
 /// **Links are not followed by default**: a link inside the walked tree, to a file or to a
@@ -49,26 +49,30 @@ impl WalkOptions {
     }
 }
 
-/// Whether `path` names a `.wav` file by its extension (any case).
-pub(super) fn is_wav(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
+/// Whether `path` names an audio file sonotag decodes, by its extension (any case; see
+/// [`sonotag_audio::decode::AUDIO_EXTENSIONS`]). Only walks look at names: decoding chooses
+/// the format by the file's content.
+pub(super) fn is_audio(path: &Path) -> bool {
+    sonotag_audio::decode::has_audio_extension(path)
 }
 
-/// The `.wav` files under `root` (recursively, sorted by path), found under the link policy
-/// of `options`. `root` must be a readable folder; an empty list is not an error here.
+/// The audio files under `root` (recursively, sorted by path): every file whose extension is
+/// one of [`sonotag_audio::decode::AUDIO_EXTENSIONS`] (`.wav`, `.flac`, `.mp3`, `.ogg`,
+/// `.m4a`, `.aiff`, `.caf`, ..., any case), found under the link policy of `options`. `root`
+/// must be a readable folder; an empty list is not an error here.
 ///
 /// ```
-/// use sonotag::dataset::{WalkOptions, wav_files};
+/// use sonotag::dataset::{WalkOptions, audio_files};
 /// let dir = tempfile::tempdir()?;
 /// std::fs::create_dir(dir.path().join("birds"))?;
 /// std::fs::write(dir.path().join("birds/robin.WAV"), b"")?;
+/// std::fs::write(dir.path().join("birds/wren.flac"), b"")?;
 /// std::fs::write(dir.path().join("notes.txt"), b"")?;
-/// let files = wav_files(dir.path(), &WalkOptions::default())?;
-/// assert_eq!(files, [dir.path().join("birds/robin.WAV")]);
+/// let files = audio_files(dir.path(), &WalkOptions::default())?;
+/// assert_eq!(files, [dir.path().join("birds/robin.WAV"), dir.path().join("birds/wren.flac")]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn wav_files(root: &Path, options: &WalkOptions) -> Result<Vec<PathBuf>, DatasetError> {
+pub fn audio_files(root: &Path, options: &WalkOptions) -> Result<Vec<PathBuf>, DatasetError> {
     let mut found = Vec::new();
     let walk = WalkDir::new(root).follow_links(options.follow_links);
     for entry in walk {
@@ -78,7 +82,7 @@ pub fn wav_files(root: &Path, options: &WalkOptions) -> Result<Vec<PathBuf>, Dat
         if entry.path_is_symlink() && !options.follow_links && entry.depth() > 0 {
             continue;
         }
-        if entry.file_type().is_file() && is_wav(entry.path()) {
+        if entry.file_type().is_file() && is_audio(entry.path()) {
             found.push(entry.into_path());
         }
     }
@@ -100,9 +104,10 @@ fn walk_error(root: &Path, e: walkdir::Error) -> DatasetError {
     DatasetError::Io { path, source }
 }
 
-/// Files as given, folders replaced by their `.wav` files ([`wav_files`]): the inputs of
-/// `sonotag predict`. A missing input is an [`Io`](DatasetError::Io) error naming it, a
-/// folder without `.wav` files a [`NoWavFiles`](DatasetError::NoWavFiles) error.
+/// Files as given (whatever their name), folders replaced by their audio files
+/// ([`audio_files`]): the inputs of `sonotag predict`. A missing input is an
+/// [`Io`](DatasetError::Io) error naming it, a folder without audio files a
+/// [`NoAudioFiles`](DatasetError::NoAudioFiles) error.
 pub fn expand_inputs(
     inputs: &[PathBuf],
     options: &WalkOptions,
@@ -114,9 +119,9 @@ pub fn expand_inputs(
             source,
         })?;
         if meta.is_dir() {
-            let found = wav_files(input, options)?;
+            let found = audio_files(input, options)?;
             if found.is_empty() {
-                return Err(DatasetError::NoWavFiles {
+                return Err(DatasetError::NoAudioFiles {
                     path: input.clone(),
                 });
             }
@@ -159,12 +164,12 @@ mod tests {
         let dir = tree();
         let root = dir.path();
         symlink(root, root.join("sub/self")).unwrap();
-        let files = wav_files(root, &WalkOptions::default()).unwrap();
+        let files = audio_files(root, &WalkOptions::default()).unwrap();
         assert_eq!(
             relative(root, &files),
             ["a.wav", "other/c.wav", "sub/b.wav"]
         );
-        let err = wav_files(root, &FOLLOW).unwrap_err();
+        let err = audio_files(root, &FOLLOW).unwrap_err();
         assert!(
             matches!(&err, DatasetError::LinkLoop { link, .. } if link.ends_with("sub/self")),
             "{err}"
@@ -178,10 +183,10 @@ mod tests {
         let root = dir.path();
         symlink(root, root.join("loop1")).unwrap();
         symlink(root, root.join("sub/loop2")).unwrap();
-        let files = wav_files(root, &WalkOptions::default()).unwrap();
+        let files = audio_files(root, &WalkOptions::default()).unwrap();
         assert_eq!(files.len(), 3);
         assert!(matches!(
-            wav_files(root, &FOLLOW),
+            audio_files(root, &FOLLOW),
             Err(DatasetError::LinkLoop { .. })
         ));
     }
@@ -192,12 +197,12 @@ mod tests {
         let root = dir.path();
         symlink(root.join("other"), root.join("sub/sibling")).unwrap();
         symlink(root.join("a.wav"), root.join("sub/alias.wav")).unwrap();
-        let files = wav_files(root, &WalkOptions::default()).unwrap();
+        let files = audio_files(root, &WalkOptions::default()).unwrap();
         assert_eq!(
             relative(root, &files),
             ["a.wav", "other/c.wav", "sub/b.wav"]
         );
-        let files = wav_files(root, &FOLLOW).unwrap();
+        let files = audio_files(root, &FOLLOW).unwrap();
         assert_eq!(
             relative(root, &files),
             [
@@ -215,9 +220,9 @@ mod tests {
         let dir = tree();
         let root = dir.path();
         symlink(root.join("gone.wav"), root.join("sub/dangling.wav")).unwrap();
-        let files = wav_files(root, &WalkOptions::default()).unwrap();
+        let files = audio_files(root, &WalkOptions::default()).unwrap();
         assert_eq!(files.len(), 3);
-        let err = wav_files(root, &FOLLOW).unwrap_err();
+        let err = audio_files(root, &FOLLOW).unwrap_err();
         assert!(err.to_string().contains("dangling.wav"), "{err}");
     }
 
@@ -226,7 +231,7 @@ mod tests {
         let dir = tree();
         let link = dir.path().join("sub/root-link");
         symlink(dir.path().join("other"), &link).unwrap();
-        let files = wav_files(&link, &WalkOptions::default()).unwrap();
+        let files = audio_files(&link, &WalkOptions::default()).unwrap();
         assert_eq!(files, [link.join("c.wav")]);
     }
 
@@ -244,6 +249,6 @@ mod tests {
         assert!(matches!(err, DatasetError::Io { .. }) && err.to_string().contains("nope.wav"));
         std::fs::create_dir(root.join("empty")).unwrap();
         let err = expand_inputs(&[root.join("empty")], &WalkOptions::default()).unwrap_err();
-        assert!(matches!(err, DatasetError::NoWavFiles { .. }), "{err}");
+        assert!(matches!(err, DatasetError::NoAudioFiles { .. }), "{err}");
     }
 }

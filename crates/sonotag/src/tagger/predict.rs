@@ -4,6 +4,8 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use serde::Serialize;
+use sonotag_audio::AudioError;
+use sonotag_audio::decode::AudioReader;
 
 use super::Tagger;
 use crate::config::TaskKind;
@@ -53,6 +55,10 @@ pub struct Prediction {
     pub thresholds: Vec<f32>,
     /// Per-segment probabilities, in time order.
     pub segments: Vec<SegmentPrediction>,
+    /// What the decoder skipped (corrupt packets, each with its time in the recording);
+    /// empty for clean input and for samples given directly.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Prediction {
@@ -107,44 +113,58 @@ impl Prediction {
     }
 }
 
+/// Frames read from a file per step of [`Tagger::predict_file`]: about a second at 48 kHz,
+/// small enough that memory stays flat, large enough that the per-call cost vanishes.
+const READ_FRAMES: usize = 1 << 16;
+
+/// Segments scored together by [`Tagger::predict_file`]: the batch of the whole-clip path
+/// too, so both give the same numbers to the bit.
+const FILE_BATCH: usize = 64;
+
 impl Tagger {
-    /// Predicts a WAV file.
+    /// Predicts an audio file of any supported format (chosen by its content: WAV, FLAC, MP3,
+    /// Ogg Vorbis, AAC or ALAC in MP4/M4A, AIFF, CAF) and any length: the file is decoded,
+    /// resampled and scored as a stream ([`Tagger::stream`]), so memory does not grow with
+    /// the recording. The result equals [`Tagger::predict_samples`] on the decoded mono
+    /// samples. Corrupt packets skipped by the decoder are listed in
+    /// [`Prediction::warnings`] with their time.
+    ///
+    /// # Errors
+    /// [`Error::Audio`] naming the file when it cannot be opened or decoded, or when its
+    /// sample rate cannot be brought to the model's within the limits (checked before any
+    /// audio is read).
     pub fn predict_file(&self, path: impl AsRef<Path>) -> Result<Prediction> {
         let path = path.as_ref();
-        let (samples, rate) = self.decode(path)?;
-        let mut p = self.predict_samples(&samples, rate)?;
-        p.source = path.display().to_string();
-        Ok(p)
-    }
-
-    /// Decodes a WAV file to mono, refusing (with the path) a sample rate the features cannot
-    /// be made from within the limits, before anything is resampled.
-    fn decode(&self, path: &Path) -> Result<(Vec<f32>, u32)> {
-        let audio = sonotag_audio::wav::decode_file(path)?;
-        let rate = audio.sample_rate();
-        self.pipeline.check_input_rate(rate).map_err(|source| {
-            sonotag_audio::AudioError::Resample {
+        let name = || path.display().to_string();
+        let mut reader = AudioReader::open_within(path, self.pipeline.limits())?;
+        let rate = reader.info().sample_rate;
+        self.pipeline
+            .check_input_rate(rate)
+            .map_err(|source| AudioError::Resample {
                 path: path.to_path_buf(),
                 source,
+            })?;
+        let mut stream = self.stream(rate)?.with_batch_size(FILE_BATCH);
+        let mut segments = Vec::new();
+        let mut chunk = Vec::with_capacity(READ_FRAMES);
+        loop {
+            chunk.clear();
+            if reader.read_mono(&mut chunk, READ_FRAMES)? == 0 {
+                break;
             }
-        })?;
-        Ok((audio.into_mono(), rate))
+            segments.extend(stream.push(&chunk).map_err(|e| e.in_clip(name()))?);
+        }
+        let end = stream.finish().map_err(|e| e.in_clip(name()))?;
+        segments.extend(end.segments);
+        let mut prediction = self.prediction(name(), end.clip, segments);
+        prediction.warnings = reader.warnings().iter().map(ToString::to_string).collect();
+        Ok(prediction)
     }
 
-    /// Predicts many WAV files; decoding and features run in parallel, the network in batches.
-    /// Each file gets its own result, so one bad file does not hide the others.
+    /// Predicts many audio files ([`Self::predict_file`] each), in parallel. Each file gets
+    /// its own result, so one bad file does not hide the others.
     pub fn predict_files<P: AsRef<Path> + Sync>(&self, paths: &[P]) -> Vec<Result<Prediction>> {
-        paths
-            .par_iter()
-            .map(|p| {
-                let (samples, rate) = self.decode(p.as_ref())?;
-                let features = self.clip_features(&samples, rate)?;
-                Ok((p.as_ref().display().to_string(), features))
-            })
-            .collect::<Vec<Result<(String, ClipFeatures)>>>()
-            .into_iter()
-            .map(|r| r.and_then(|(source, f)| self.predict_features(source, f)))
-            .collect()
+        paths.par_iter().map(|p| self.predict_file(p)).collect()
     }
 
     /// Predicts mono samples at `sample_rate` (resampled to the model's rate if needed). Audio
@@ -179,13 +199,23 @@ impl Tagger {
                 probabilities: p.to_vec(),
             })
             .collect();
-        Ok(Prediction {
+        Ok(self.prediction(source, clip, segments))
+    }
+
+    fn prediction(
+        &self,
+        source: String,
+        clip: Vec<f32>,
+        segments: Vec<SegmentPrediction>,
+    ) -> Prediction {
+        Prediction {
             source,
             task: self.task,
             labels: self.labels.clone(),
             clip,
             thresholds: self.thresholds.clone(),
             segments,
-        })
+            warnings: Vec::new(),
+        }
     }
 }
