@@ -41,7 +41,7 @@ pub mod wav;
 
 pub use decode::{
     AUDIO_EXTENSIONS, AudioFormat, AudioInfo, AudioReader, DecodeWarning, DecodedAudio,
-    decode_bytes, decode_file, decode_file_within, has_audio_extension, sniff,
+    decode_bytes, decode_bytes_within, decode_file, decode_file_within, has_audio_extension, sniff,
 };
 pub use error::{
     AudioError, ConfigError, DecodeError, MelError, NormalizerError, ResampleError, WavError,

@@ -78,9 +78,9 @@ pub const MAX_SKIPPED_PACKETS: u64 = 16;
 /// [`AudioReader::skipped_packets`], and the refusal rules bound them anyway).
 pub const MAX_WARNINGS: usize = 64;
 
-/// Most frames a header's length claim may reserve before any is decoded (2^20, 4 MiB per
+/// Most frames a header's length claim may reserve before any is decoded (2^16, 256 KiB per
 /// channel), unless the file itself has more bytes than that.
-pub const PREALLOC_FRAMES_CAP: u64 = 1 << 20;
+pub const PREALLOC_FRAMES_CAP: u64 = 1 << 16;
 
 /// A container/codec family, recognised from the first bytes of a file ([`sniff`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -270,11 +270,18 @@ pub fn decode_file_within(
 /// # Errors
 /// A [`DecodeError`]; WAV-level errors come as [`DecodeError::Wav`].
 pub fn decode_bytes(bytes: &[u8]) -> Result<DecodedAudio, DecodeError> {
-    let limits = AudioLimits::default();
+    decode_bytes_within(bytes, &AudioLimits::default())
+}
+
+/// [`decode_bytes`] with explicit limits.
+pub fn decode_bytes_within(
+    bytes: &[u8],
+    limits: &AudioLimits,
+) -> Result<DecodedAudio, DecodeError> {
     match detect(bytes.get(..sniff::SNIFF_BYTES).unwrap_or(bytes))? {
-        AudioFormat::Wav => decode_wav(Cursor::new(bytes), &limits),
+        AudioFormat::Wav => decode_wav(Cursor::new(bytes), limits),
         // The compressed decoders need an owned stream: one copy of the input.
-        format => decode_compressed(Cursor::new(bytes.to_vec()), format, &limits),
+        format => decode_compressed(Cursor::new(bytes.to_vec()), format, limits),
     }
 }
 

@@ -124,7 +124,7 @@ fn open_error(format: AudioFormat, e: SymError) -> DecodeError {
     match e {
         SymError::IoError(e) if e.kind() == ErrorKind::UnexpectedEof => DecodeError::Malformed {
             format,
-            reason: "the file ends inside its headers".into(),
+            reason: "the file ends while its headers are read (truncated file?)".into(),
         },
         SymError::IoError(e) => DecodeError::Io(e),
         other => DecodeError::Malformed {
@@ -134,12 +134,69 @@ fn open_error(format: AudioFormat, e: SymError) -> DecodeError {
     }
 }
 
+/// Most channels a Symphonia stream can carry (its `Channels` mask is 32 bits wide).
+const SYMPHONIA_MAX_CHANNELS: u64 = 32;
+
+/// Runs a call into Symphonia, turning a panic into an error: a third-party decoder fed
+/// hostile bytes is the one place a panic could come from (Symphonia 0.5.5 overflowed a shift
+/// on a CAF header declaring 64 channels; that header is now refused before it is parsed).
+fn guard<T>(
+    what: &str,
+    time_s: f64,
+    f: impl FnOnce() -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(DecodeError::CorruptStream {
+            time_s,
+            reason: format!("the {what} failed on this input (internal panic caught)"),
+        }),
+    }
+}
+
+/// Header checks Symphonia does not make before it uses a number: a CAF `desc` chunk's
+/// channel count (Symphonia shifts `1 << channels`).
+fn precheck<R: Read + Seek>(r: &mut R, format: AudioFormat) -> Result<(), DecodeError> {
+    if format == AudioFormat::Caf {
+        // "caff", version, flags, then the desc chunk first (the CAF spec requires it): id,
+        // 8-byte size, rate (f64), format id, flags, bytes/packet, frames/packet, channels.
+        let mut head = [0u8; 48];
+        let mut n = 0;
+        while n < head.len() {
+            match r.read(&mut head[n..])? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        r.seek(std::io::SeekFrom::Start(0))?;
+        if n == head.len() && &head[8..12] == b"desc" {
+            let channels = u32::from_be_bytes([head[44], head[45], head[46], head[47]]);
+            if u64::from(channels) > SYMPHONIA_MAX_CHANNELS {
+                return Err(DecodeError::TooManyChannels {
+                    channels: u64::from(channels),
+                    max: SYMPHONIA_MAX_CHANNELS,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 impl SymStream {
     pub(crate) fn open<R: Read + Seek + Send + Sync + 'static>(
+        r: R,
+        format: AudioFormat,
+        limits: &AudioLimits,
+    ) -> Result<Self, DecodeError> {
+        guard("demuxer", 0.0, || Self::open_unguarded(r, format, limits))
+    }
+
+    fn open_unguarded<R: Read + Seek + Send + Sync + 'static>(
         mut r: R,
         format: AudioFormat,
         limits: &AudioLimits,
     ) -> Result<Self, DecodeError> {
+        precheck(&mut r, format)?;
         let byte_len = r.seek(std::io::SeekFrom::End(0))?;
         r.seek(std::io::SeekFrom::Start(0))?;
         let mss = MediaSourceStream::new(Box::new(Source { r, len: byte_len }), Default::default());
@@ -191,6 +248,12 @@ impl SymStream {
             .or(decoder.codec_params().channels)
             .map_or(0, |c| c.count());
         check_channels(n_channels)?;
+        if n_channels as u64 > SYMPHONIA_MAX_CHANNELS {
+            return Err(DecodeError::TooManyChannels {
+                channels: n_channels as u64,
+                max: SYMPHONIA_MAX_CHANNELS,
+            });
+        }
         // The length claims that mean "this many frames are in the file" (see the module docs):
         // FLAC's STREAMINFO, MP4 sample tables, CAF packet tables, the MP3 Xing header with its
         // LAME tag (without one, Symphonia estimates from the bitrate), and AIFF's SSND size, which
@@ -332,6 +395,17 @@ impl SymStream {
 
     /// Decodes the next packet with audio into `planar`; returns its frames, 0 at the end.
     pub(crate) fn next_block(&mut self) -> Result<usize, DecodeError> {
+        let time_s = self.time_s();
+        let result = guard("decoder", time_s, || self.next_block_unguarded());
+        if result.is_err() {
+            // The reader's state is unknown after a panic or a refusal: stop here.
+            self.ended = true;
+            self.pending = None;
+        }
+        result
+    }
+
+    fn next_block_unguarded(&mut self) -> Result<usize, DecodeError> {
         if let Some(n) = self.pending.take() {
             return Ok(n);
         }
@@ -402,15 +476,14 @@ impl SymStream {
                     self.frames += n as u64;
                     return Ok(n);
                 }
-                Err(SymError::DecodeError(msg)) => self.skip(packet.dur, msg.to_string())?,
-                Err(SymError::IoError(e)) => self.skip(packet.dur, e.to_string())?,
                 Err(SymError::ResetRequired) => self.decoder.reset(),
-                Err(e) => {
-                    return Err(DecodeError::CorruptStream {
-                        time_s: self.time_s(),
-                        reason: e.to_string(),
-                    });
+                Err(SymError::IoError(e)) if e.kind() != ErrorKind::UnexpectedEof => {
+                    return Err(DecodeError::Io(e));
                 }
+                // A packet the codec refuses (malformed, an "unsupported" feature or a codec
+                // limit met in the middle of a stream: damage, as far as the file is
+                // concerned) is skipped under the policy of the module docs.
+                Err(e) => self.skip(packet.dur, e.to_string())?,
             }
         }
     }
