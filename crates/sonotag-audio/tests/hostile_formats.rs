@@ -533,3 +533,60 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn fuzz_finding_mp4_stts_overflow_is_a_typed_error() {
+    // Found by fuzzing audio_decode: an M4A whose `stts` durations overflow Symphonia 0.5.5's
+    // u64 sum (stts.rs:98, "attempt to add with overflow"): a panic where overflow checks are
+    // on (debug builds, the fuzzer), a wrapped sum in release. Caught either way: a typed error
+    // or a decode, never a panic out of `decode`.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-mp4-stts-overflow.m4a"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    match decode::decode_bytes(&bytes) {
+        Err(e) => assert!(!e.to_string().contains('\n')),
+        Ok(d) => assert!(d.n_channels() >= 1),
+    }
+    crate::harness::audio_decode::run(&bytes);
+}
+
+#[test]
+fn fuzz_finding_flac_comment_length_allocates_nothing_large() {
+    // Found by fuzzing audio_decode: a FLAC VORBIS_COMMENT field declaring ~1.27 GB, which
+    // Symphonia 0.5.5 allocates before reading. Refused by the decoder's precheck.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-flac-comment-1gb.flac"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
+    match result {
+        Err(DecodeError::Malformed {
+            format: AudioFormat::Flac,
+            reason,
+        }) => {
+            assert!(reason.contains("Vorbis comment"), "{reason}");
+        }
+        other => panic!("{:?}", other.map(|d| d.n_frames())),
+    }
+    assert!(allocs.largest < MIB, "{allocs:?}");
+    // The same lie in an Ogg Vorbis comment packet.
+    let mut ogg = fixture("vorbis_22k_mono.ogg");
+    let at = ogg.windows(7).position(|w| w == b"\x03vorbis").unwrap() + 7;
+    ogg[at..at + 4].copy_from_slice(&0xF000_0000u32.to_le_bytes());
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&ogg));
+    assert!(
+        matches!(
+            result,
+            Err(DecodeError::Malformed {
+                format: AudioFormat::Ogg,
+                ..
+            })
+        ),
+        "{:?}",
+        result.map(|d| d.n_frames())
+    );
+    assert!(allocs.largest < MIB, "{allocs:?}");
+}

@@ -155,29 +155,105 @@ fn guard<T>(
 }
 
 /// Header checks Symphonia does not make before it uses a number: a CAF `desc` chunk's
-/// channel count (Symphonia shifts `1 << channels`).
-fn precheck<R: Read + Seek>(r: &mut R, format: AudioFormat) -> Result<(), DecodeError> {
-    if format == AudioFormat::Caf {
-        // "caff", version, flags, then the desc chunk first (the CAF spec requires it): id,
-        // 8-byte size, rate (f64), format id, flags, bytes/packet, frames/packet, channels.
-        let mut head = [0u8; 48];
-        let mut n = 0;
-        while n < head.len() {
-            match r.read(&mut head[n..])? {
-                0 => break,
-                k => n += k,
+/// channel count (Symphonia shifts `1 << channels`), and the lengths inside Vorbis comments
+/// (FLAC `VORBIS_COMMENT` blocks, Ogg Vorbis/Opus comment packets), which Symphonia 0.5.5
+/// allocates (`vec![0; u32]`) before reading: a 2 KB FLAC asked for 1.27 GB (found by
+/// fuzzing audio_decode).
+fn precheck<R: Read + Seek>(
+    r: &mut R,
+    format: AudioFormat,
+    byte_len: u64,
+) -> Result<(), DecodeError> {
+    let scan = match format {
+        AudioFormat::Caf => 48,
+        AudioFormat::Flac | AudioFormat::Ogg => 1 << 16,
+        _ => return Ok(()),
+    };
+    let mut head = Vec::with_capacity(scan);
+    r.by_ref().take(scan as u64).read_to_end(&mut head)?;
+    r.seek(std::io::SeekFrom::Start(0))?;
+    match format {
+        AudioFormat::Caf => {
+            // "caff", version, flags, then the desc chunk first (the CAF spec requires it):
+            // id, 8-byte size, rate (f64), format id, flags, bytes/packet, frames/packet,
+            // channels.
+            if head.len() == 48 && &head[8..12] == b"desc" {
+                let channels = u32::from_be_bytes([head[44], head[45], head[46], head[47]]);
+                if u64::from(channels) > SYMPHONIA_MAX_CHANNELS {
+                    return Err(DecodeError::TooManyChannels {
+                        channels: u64::from(channels),
+                        max: SYMPHONIA_MAX_CHANNELS,
+                    });
+                }
             }
         }
-        r.seek(std::io::SeekFrom::Start(0))?;
-        if n == head.len() && &head[8..12] == b"desc" {
-            let channels = u32::from_be_bytes([head[44], head[45], head[46], head[47]]);
-            if u64::from(channels) > SYMPHONIA_MAX_CHANNELS {
-                return Err(DecodeError::TooManyChannels {
-                    channels: u64::from(channels),
-                    max: SYMPHONIA_MAX_CHANNELS,
-                });
+        AudioFormat::Flac => {
+            // Metadata blocks from byte 4: 1 byte (last flag, type), 24-bit length, body.
+            let mut at = 4usize;
+            while let Some(h) = head.get(at..at + 4) {
+                let (last, kind) = (h[0] & 0x80 != 0, h[0] & 0x7F);
+                let len = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
+                let body = at + 4;
+                if kind == 4 {
+                    // Within the bytes scanned; a longer block is bounded by the file instead.
+                    let end = body.saturating_add(len).min(head.len());
+                    check_comment(&head[body..end], (len as u64).min(byte_len), format)?;
+                }
+                if last {
+                    break;
+                }
+                at = body.saturating_add(len);
             }
         }
+        _ => {
+            // Ogg: the Vorbis ("\x03vorbis") and Opus ("OpusTags") comment packets, read as
+            // raw bytes from their start (a length field split by a page boundary would be
+            // misread; comment headers of real files sit on their first page).
+            for marker in [&b"\x03vorbis"[..], &b"OpusTags"[..]] {
+                if let Some(i) = head.windows(marker.len()).position(|w| w == marker) {
+                    let body = i + marker.len();
+                    let remaining = byte_len.saturating_sub(body as u64);
+                    check_comment(&head[body..], remaining, format)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the lengths of a Vorbis comment structure (vendor length, count, then each
+/// comment's length, all u32 LE) against `bound`, the bytes that can follow: lengths beyond
+/// the bytes present are refused before Symphonia allocates them. Stops quietly where `bytes`
+/// ends (the rest is bounded by the file).
+fn check_comment(bytes: &[u8], bound: u64, format: AudioFormat) -> Result<(), DecodeError> {
+    let u32_at = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+    };
+    let refuse = |what: &str, n: u64| DecodeError::Malformed {
+        format,
+        reason: format!(
+            "a Vorbis comment {what} of {n} bytes is longer than the {bound} bytes that follow"
+        ),
+    };
+    let Some(vendor) = u32_at(0) else {
+        return Ok(());
+    };
+    if vendor > bound {
+        return Err(refuse("vendor string", vendor));
+    }
+    let mut at = 4 + vendor as usize;
+    let Some(count) = u32_at(at) else {
+        return Ok(());
+    };
+    at += 4;
+    for _ in 0..count {
+        let Some(len) = u32_at(at) else { return Ok(()) };
+        if len > bound {
+            return Err(refuse("field", len));
+        }
+        at = at.saturating_add(4 + len as usize);
     }
     Ok(())
 }
@@ -196,9 +272,9 @@ impl SymStream {
         format: AudioFormat,
         limits: &AudioLimits,
     ) -> Result<Self, DecodeError> {
-        precheck(&mut r, format)?;
         let byte_len = r.seek(std::io::SeekFrom::End(0))?;
         r.seek(std::io::SeekFrom::Start(0))?;
+        precheck(&mut r, format, byte_len)?;
         let mss = MediaSourceStream::new(Box::new(Source { r, len: byte_len }), Default::default());
         let mut hint = Hint::new();
         hint.with_extension(format.name());

@@ -13,6 +13,7 @@ pub const MAX_FRAMES: u64 = 1 << 20;
 
 /// The largest single allocation a harness decode may make: one channel of [`MAX_FRAMES`]
 /// grown by doubling (8 MiB) plus decoder tables, well under the fuzzer's 64 MB limit.
+#[allow(dead_code)]
 pub const MAX_SINGLE_ALLOC: usize = 32 << 20;
 
 /// Runs one decode and checks the outcome (panics on a violated property).
