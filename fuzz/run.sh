@@ -4,7 +4,7 @@
 #   fuzz/run.sh [TARGET] [SECONDS] [extra libFuzzer flags...]
 #   fuzz/run.sh                      # wav_decode for 60 s
 #   fuzz/run.sh wav_decode 900       # 15 minutes, as recorded in docs/reliability.md
-#   fuzz/run.sh manifest_parse 420   # targets: wav_decode, wav_features, mel_config,
+#   fuzz/run.sh manifest_parse 420   # targets: wav_decode, wav_features, audio_decode, mel_config,
 #                                    #   manifest_parse, model_load, checkpoint_load, metrics_csv
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). cargo-fuzz passes nightly-only flags
@@ -44,7 +44,7 @@ if [[ "$target" == model_load || "$target" == checkpoint_load || "$target" == me
 fi
 # The audio targets do not need the facade (and so burn): build them without it.
 features=()
-if [[ "$target" == wav_* || "$target" == mel_* ]]; then
+if [[ "$target" == wav_* || "$target" == mel_* || "$target" == audio_* ]]; then
   features=(--no-default-features)
 fi
 # AS_LIMIT_MB=N runs without AddressSanitizer under an address-space limit of N MiB

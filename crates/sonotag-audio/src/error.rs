@@ -171,17 +171,19 @@ pub enum DecodeError {
         /// What failed.
         reason: String,
     },
-    /// The file ends before the length its header declares.
+    /// The stream ends before the length its header declares: the file is cut short (or the
+    /// demuxer dropped damaged frames it could not parse).
     #[error(
-        "truncated file: the audio stops at {time_s:.3} s but the header declares {declared_s:.3} s"
+        "truncated file: only {time_s:.3} s of audio decode but the header declares {declared_s:.3} s (the file is cut short, or frames are damaged)"
     )]
     Truncated {
-        /// Where the audio stops.
+        /// The length that decodes (where the audio stops).
         time_s: f64,
         /// The length the header declares.
         declared_s: f64,
     },
-    /// The header declares more channels than [`crate::wav::MAX_CHANNELS`].
+    /// The header declares more channels than supported: [`crate::wav::MAX_CHANNELS`], or 32
+    /// for the formats decoded through Symphonia (its channel mask has 32 bits).
     #[error("the header declares {channels} channels (at most {max} are supported)")]
     TooManyChannels {
         /// Declared channels.

@@ -1,13 +1,15 @@
-//! Audio front end of sonotag: WAV decoding, resampling, segmentation, STFT, mel filterbanks,
-//! log-mel features and the z-score normaliser. This crate knows nothing of burn.
+//! Audio front end of sonotag: decoding (WAV, and with the default `symphonia` feature FLAC,
+//! MP3, Ogg Vorbis, MP4/M4A AAC and ALAC, ADTS AAC, AIFF and CAF, chosen by content; see
+//! [`decode`]), resampling, segmentation, STFT, mel filterbanks, log-mel features and the
+//! z-score normaliser. This crate knows nothing of burn.
 //!
 //! From a file to normalised features:
 //!
 //! ```no_run
-//! use sonotag_audio::{wav, MelConfig, MelExtractor, Normalizer};
+//! use sonotag_audio::{MelConfig, MelExtractor, Normalizer};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = MelConfig::default(); // 16 kHz, 64 Slaney mels, 25 ms window, 10 ms hop
-//! let audio = wav::decode_file("clip.wav")?;
+//! let audio = sonotag_audio::decode_file("clip.flac")?; // any supported format
 //! let mono = sonotag_audio::resample(&audio.to_mono(), audio.sample_rate(), config.sample_rate)?;
 //! let mut extractor = MelExtractor::new(&config)?; // plan once, run many
 //! let mut mel = extractor.extract(&mono)?; // [n_mels][n_frames], dB
@@ -16,7 +18,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Every number from outside (WAV header, configs, arguments) is checked against
+//! Every number from outside (file headers, configs, arguments) is checked against
 //! [`AudioLimits`] before it sizes an allocation; see [`limits`].
 //!
 //! Semantics follow librosa 0.11 / soundfile 0.14 and are checked against their outputs (the
@@ -41,7 +43,7 @@ pub mod wav;
 
 pub use decode::{
     AUDIO_EXTENSIONS, AudioFormat, AudioInfo, AudioReader, DecodeWarning, DecodedAudio,
-    decode_bytes, decode_file, decode_file_within, has_audio_extension, sniff,
+    decode_bytes, decode_bytes_within, decode_file, decode_file_within, has_audio_extension, sniff,
 };
 pub use error::{
     AudioError, ConfigError, DecodeError, MelError, NormalizerError, ResampleError, WavError,

@@ -270,3 +270,30 @@ fn extensions_are_for_folder_scans() {
             .all(|e| *e == e.to_ascii_lowercase())
     );
 }
+
+#[test]
+fn streaming_memory_does_not_grow_with_the_file() {
+    use crate::common::alloc::measure_allocs;
+    let dir = tempfile::tempdir().unwrap();
+    // 3 M frames of 16-bit stereo (12 MB), and the 6-channel FLAC.
+    let long = dir.path().join("long.wav");
+    std::fs::write(&long, crate::common::wav_at(48_000, 2, 3_000_000, 5)).unwrap();
+    for (path, frames) in [
+        (long, 3_000_000u64),
+        (formats_dir().join("flac24_48k_6ch.flac"), 2400),
+    ] {
+        let mut block = Vec::with_capacity(1 << 16);
+        let (read, allocs) = measure_allocs(|| {
+            let mut r = AudioReader::open(&path).unwrap();
+            loop {
+                block.clear();
+                if r.read_mono(&mut block, 4096).unwrap() == 0 {
+                    break r.frames_read();
+                }
+            }
+        });
+        assert_eq!(read, frames);
+        // The WAV block (1 MiB of bytes at most) and Symphonia's read buffer, not the file.
+        assert!(allocs.largest <= 1 << 20, "{}: {allocs:?}", path.display());
+    }
+}

@@ -9,6 +9,7 @@ mod demo_clip;
 mod features;
 mod formats;
 mod harness;
+mod hostile_formats;
 mod hostile_limits;
 mod hostile_wav;
 mod limits_props;

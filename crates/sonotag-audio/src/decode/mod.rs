@@ -21,8 +21,11 @@
 //!
 //! Samples are scaled as [`crate::wav`] scales them (libsndfile/ffmpeg's convention: integer
 //! PCM is `code / 2^(bits-1)`), so lossless formats give exactly ffmpeg's `f32` samples.
-//! Lossy streams are trimmed gaplessly where the file says how (the MP3 LAME/Xing header's
-//! encoder delay and padding).
+//! Lossy streams are trimmed as ffmpeg 5.1 trims them: MP3 gaplessly (the LAME/Xing header's
+//! encoder delay and padding), AAC in MP4 by its 1024 priming frames (ffmpeg's and fdk's
+//! encoders; Apple's prime 2112, which would need the edit list, not read), Ogg Vorbis and
+//! ADTS not at all. Not decoded: Opus, ALAC in CAF (Symphonia 0.5.5 refuses ffmpeg's cookie),
+//! MP1/MP2; they give [`DecodeError::UnsupportedCodec`] naming the codec.
 //!
 //! # Damaged files
 //!
@@ -35,18 +38,25 @@
 //!   The same rule runs while streaming, so a whole-file decode and an [`AudioReader`] agree.
 //! - **Truncated files** are refused with [`DecodeError::Truncated`] naming the time where the
 //!   audio stops, when the header says how long the stream is (FLAC `STREAMINFO`, the MP3
-//!   Xing/Info header, MP4 sample tables) and fewer frames are present, as the WAV decoder
-//!   refuses a short `data` chunk. libsndfile and ffmpeg decode what is present instead; we
-//!   refuse because a cut file in a training set is a failed copy to redo, and training on its
-//!   first half silently would mislabel nothing but lose data without a word. Streams that do
-//!   not declare their length (Ogg, MP3 without a Xing header, ADTS) cannot be told from
-//!   shorter ones and decode to their last whole packet.
+//!   Xing header with its LAME tag, AIFF and CAF data sizes) and fewer frames are present, as
+//!   the WAV decoder refuses a short `data` chunk. libsndfile and ffmpeg decode what is
+//!   present instead; we refuse because a cut file in a training set is a failed copy to
+//!   redo, and decoding its first part would silently train on less than the label
+//!   describes. A file cut inside its headers, and any cut MP4 (Symphonia 0.5 walks every
+//!   top-level atom when it opens one), is [`DecodeError::Malformed`] "the file ends while its
+//!   headers are read (truncated file?)". Streams that do not declare their length (Ogg, MP3
+//!   without a LAME tag, ADTS) cannot be told from shorter ones and decode to their last
+//!   whole packet, as ffmpeg does.
 //! - **Header numbers are never trusted for allocation**: a header's frame count sizes at most
 //!   [`PREALLOC_FRAMES_CAP`] frames up front (or the file's byte count, if larger); the
 //!   output grows only with frames actually decoded, up to
 //!   [`AudioLimits::max_decode_frames`](crate::AudioLimits::max_decode_frames). Channel
-//!   counts above [`crate::wav::MAX_CHANNELS`] and sample rates outside
-//!   `AudioLimits::{min,max}_sample_rate` are refused when the file is opened.
+//!   counts above [`crate::wav::MAX_CHANNELS`] (32 for the Symphonia formats, whose channel
+//!   mask has 32 bits) and sample rates outside `AudioLimits::{min,max}_sample_rate` are
+//!   refused when the file is opened.
+//! - A panic inside Symphonia on hostile bytes is caught and returned as
+//!   [`DecodeError::CorruptStream`] (none is known: the one found, a CAF header with 64
+//!   channels, is refused before Symphonia sees it).
 //! - A sample rate or channel count that changes mid-stream is refused
 //!   ([`DecodeError::RateChange`]): the front end has one rate per clip.
 
@@ -78,9 +88,9 @@ pub const MAX_SKIPPED_PACKETS: u64 = 16;
 /// [`AudioReader::skipped_packets`], and the refusal rules bound them anyway).
 pub const MAX_WARNINGS: usize = 64;
 
-/// Most frames a header's length claim may reserve before any is decoded (2^20, 4 MiB per
+/// Most frames a header's length claim may reserve before any is decoded (2^16, 256 KiB per
 /// channel), unless the file itself has more bytes than that.
-pub const PREALLOC_FRAMES_CAP: u64 = 1 << 20;
+pub const PREALLOC_FRAMES_CAP: u64 = 1 << 16;
 
 /// A container/codec family, recognised from the first bytes of a file ([`sniff`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -270,11 +280,18 @@ pub fn decode_file_within(
 /// # Errors
 /// A [`DecodeError`]; WAV-level errors come as [`DecodeError::Wav`].
 pub fn decode_bytes(bytes: &[u8]) -> Result<DecodedAudio, DecodeError> {
-    let limits = AudioLimits::default();
+    decode_bytes_within(bytes, &AudioLimits::default())
+}
+
+/// [`decode_bytes`] with explicit limits.
+pub fn decode_bytes_within(
+    bytes: &[u8],
+    limits: &AudioLimits,
+) -> Result<DecodedAudio, DecodeError> {
     match detect(bytes.get(..sniff::SNIFF_BYTES).unwrap_or(bytes))? {
-        AudioFormat::Wav => decode_wav(Cursor::new(bytes), &limits),
+        AudioFormat::Wav => decode_wav(Cursor::new(bytes), limits),
         // The compressed decoders need an owned stream: one copy of the input.
-        format => decode_compressed(Cursor::new(bytes.to_vec()), format, &limits),
+        format => decode_compressed(Cursor::new(bytes.to_vec()), format, limits),
     }
 }
 

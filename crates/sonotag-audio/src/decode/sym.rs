@@ -124,7 +124,7 @@ fn open_error(format: AudioFormat, e: SymError) -> DecodeError {
     match e {
         SymError::IoError(e) if e.kind() == ErrorKind::UnexpectedEof => DecodeError::Malformed {
             format,
-            reason: "the file ends inside its headers".into(),
+            reason: "the file ends while its headers are read (truncated file?)".into(),
         },
         SymError::IoError(e) => DecodeError::Io(e),
         other => DecodeError::Malformed {
@@ -134,14 +134,147 @@ fn open_error(format: AudioFormat, e: SymError) -> DecodeError {
     }
 }
 
+/// Most channels a Symphonia stream can carry (its `Channels` mask is 32 bits wide).
+const SYMPHONIA_MAX_CHANNELS: u64 = 32;
+
+/// Runs a call into Symphonia, turning a panic into an error: a third-party decoder fed
+/// hostile bytes is the one place a panic could come from (Symphonia 0.5.5 overflowed a shift
+/// on a CAF header declaring 64 channels; that header is now refused before it is parsed).
+fn guard<T>(
+    what: &str,
+    time_s: f64,
+    f: impl FnOnce() -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(DecodeError::CorruptStream {
+            time_s,
+            reason: format!("the {what} failed on this input (internal panic caught)"),
+        }),
+    }
+}
+
+/// Header checks Symphonia does not make before it uses a number: a CAF `desc` chunk's
+/// channel count (Symphonia shifts `1 << channels`), and the lengths inside Vorbis comments
+/// (FLAC `VORBIS_COMMENT` blocks, Ogg Vorbis/Opus comment packets), which Symphonia 0.5.5
+/// allocates (`vec![0; u32]`) before reading: a 2 KB FLAC asked for 1.27 GB (found by
+/// fuzzing audio_decode).
+fn precheck<R: Read + Seek>(
+    r: &mut R,
+    format: AudioFormat,
+    byte_len: u64,
+) -> Result<(), DecodeError> {
+    let scan = match format {
+        AudioFormat::Caf => 48,
+        AudioFormat::Flac | AudioFormat::Ogg => 1 << 16,
+        _ => return Ok(()),
+    };
+    let mut head = Vec::with_capacity(scan);
+    r.by_ref().take(scan as u64).read_to_end(&mut head)?;
+    r.seek(std::io::SeekFrom::Start(0))?;
+    match format {
+        AudioFormat::Caf => {
+            // "caff", version, flags, then the desc chunk first (the CAF spec requires it):
+            // id, 8-byte size, rate (f64), format id, flags, bytes/packet, frames/packet,
+            // channels.
+            if head.len() == 48 && &head[8..12] == b"desc" {
+                let channels = u32::from_be_bytes([head[44], head[45], head[46], head[47]]);
+                if u64::from(channels) > SYMPHONIA_MAX_CHANNELS {
+                    return Err(DecodeError::TooManyChannels {
+                        channels: u64::from(channels),
+                        max: SYMPHONIA_MAX_CHANNELS,
+                    });
+                }
+            }
+        }
+        AudioFormat::Flac => {
+            // Metadata blocks from byte 4: 1 byte (last flag, type), 24-bit length, body.
+            let mut at = 4usize;
+            while let Some(h) = head.get(at..at + 4) {
+                let (last, kind) = (h[0] & 0x80 != 0, h[0] & 0x7F);
+                let len = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
+                let body = at + 4;
+                if kind == 4 {
+                    // Within the bytes scanned; a longer block is bounded by the file instead.
+                    let end = body.saturating_add(len).min(head.len());
+                    check_comment(&head[body..end], (len as u64).min(byte_len), format)?;
+                }
+                if last {
+                    break;
+                }
+                at = body.saturating_add(len);
+            }
+        }
+        _ => {
+            // Ogg: the Vorbis ("\x03vorbis") and Opus ("OpusTags") comment packets, read as
+            // raw bytes from their start (a length field split by a page boundary would be
+            // misread; comment headers of real files sit on their first page).
+            for marker in [&b"\x03vorbis"[..], &b"OpusTags"[..]] {
+                if let Some(i) = head.windows(marker.len()).position(|w| w == marker) {
+                    let body = i + marker.len();
+                    let remaining = byte_len.saturating_sub(body as u64);
+                    check_comment(&head[body..], remaining, format)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the lengths of a Vorbis comment structure (vendor length, count, then each
+/// comment's length, all u32 LE) against `bound`, the bytes that can follow: lengths beyond
+/// the bytes present are refused before Symphonia allocates them. Stops quietly where `bytes`
+/// ends (the rest is bounded by the file).
+fn check_comment(bytes: &[u8], bound: u64, format: AudioFormat) -> Result<(), DecodeError> {
+    let u32_at = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+    };
+    let refuse = |what: &str, n: u64| DecodeError::Malformed {
+        format,
+        reason: format!(
+            "a Vorbis comment {what} of {n} bytes is longer than the {bound} bytes that follow"
+        ),
+    };
+    let Some(vendor) = u32_at(0) else {
+        return Ok(());
+    };
+    if vendor > bound {
+        return Err(refuse("vendor string", vendor));
+    }
+    let mut at = 4 + vendor as usize;
+    let Some(count) = u32_at(at) else {
+        return Ok(());
+    };
+    at += 4;
+    for _ in 0..count {
+        let Some(len) = u32_at(at) else { return Ok(()) };
+        if len > bound {
+            return Err(refuse("field", len));
+        }
+        at = at.saturating_add(4 + len as usize);
+    }
+    Ok(())
+}
+
 impl SymStream {
     pub(crate) fn open<R: Read + Seek + Send + Sync + 'static>(
+        r: R,
+        format: AudioFormat,
+        limits: &AudioLimits,
+    ) -> Result<Self, DecodeError> {
+        guard("demuxer", 0.0, || Self::open_unguarded(r, format, limits))
+    }
+
+    fn open_unguarded<R: Read + Seek + Send + Sync + 'static>(
         mut r: R,
         format: AudioFormat,
         limits: &AudioLimits,
     ) -> Result<Self, DecodeError> {
         let byte_len = r.seek(std::io::SeekFrom::End(0))?;
         r.seek(std::io::SeekFrom::Start(0))?;
+        precheck(&mut r, format, byte_len)?;
         let mss = MediaSourceStream::new(Box::new(Source { r, len: byte_len }), Default::default());
         let mut hint = Hint::new();
         hint.with_extension(format.name());
@@ -191,6 +324,12 @@ impl SymStream {
             .or(decoder.codec_params().channels)
             .map_or(0, |c| c.count());
         check_channels(n_channels)?;
+        if n_channels as u64 > SYMPHONIA_MAX_CHANNELS {
+            return Err(DecodeError::TooManyChannels {
+                channels: n_channels as u64,
+                max: SYMPHONIA_MAX_CHANNELS,
+            });
+        }
         // The length claims that mean "this many frames are in the file" (see the module docs):
         // FLAC's STREAMINFO, MP4 sample tables, CAF packet tables, the MP3 Xing header with its
         // LAME tag (without one, Symphonia estimates from the bitrate), and AIFF's SSND size, which
@@ -332,6 +471,17 @@ impl SymStream {
 
     /// Decodes the next packet with audio into `planar`; returns its frames, 0 at the end.
     pub(crate) fn next_block(&mut self) -> Result<usize, DecodeError> {
+        let time_s = self.time_s();
+        let result = guard("decoder", time_s, || self.next_block_unguarded());
+        if result.is_err() {
+            // The reader's state is unknown after a panic or a refusal: stop here.
+            self.ended = true;
+            self.pending = None;
+        }
+        result
+    }
+
+    fn next_block_unguarded(&mut self) -> Result<usize, DecodeError> {
         if let Some(n) = self.pending.take() {
             return Ok(n);
         }
@@ -402,15 +552,14 @@ impl SymStream {
                     self.frames += n as u64;
                     return Ok(n);
                 }
-                Err(SymError::DecodeError(msg)) => self.skip(packet.dur, msg.to_string())?,
-                Err(SymError::IoError(e)) => self.skip(packet.dur, e.to_string())?,
                 Err(SymError::ResetRequired) => self.decoder.reset(),
-                Err(e) => {
-                    return Err(DecodeError::CorruptStream {
-                        time_s: self.time_s(),
-                        reason: e.to_string(),
-                    });
+                Err(SymError::IoError(e)) if e.kind() != ErrorKind::UnexpectedEof => {
+                    return Err(DecodeError::Io(e));
                 }
+                // A packet the codec refuses (malformed, an "unsupported" feature or a codec
+                // limit met in the middle of a stream: damage, as far as the file is
+                // concerned) is skipped under the policy of the module docs.
+                Err(e) => self.skip(packet.dur, e.to_string())?,
             }
         }
     }
