@@ -154,6 +154,74 @@ fn train_eval_predict_round_trip() {
     assert_eq!(all[0]["labels"].as_array().unwrap().len(), 2);
 }
 
+/// README's FLAC/MP3 walk-through: a manifest of FLAC and MP3 files (22.05 kHz, told apart
+/// by content) trains, evaluates and predicts, the folder expanding to both kinds of file.
+#[cfg(feature = "formats")]
+#[test]
+fn a_flac_and_mp3_folder_goes_through_train_eval_and_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("recordings");
+    std::fs::create_dir(&data).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("flac" | "mp3" | "csv")
+        ) {
+            std::fs::copy(&path, data.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    // One MP3 renamed .bin: the manifest names it, decoding goes by content.
+    std::fs::rename(data.join("clip05.mp3"), data.join("clip05.bin")).unwrap();
+    let manifest = data.join("manifest.csv");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("clip05.mp3", "clip05.bin")).unwrap();
+
+    let model = dir.path().join("model");
+    ok(sonotag_train(
+        &manifest,
+        &model,
+        &["--model", "tiny", "--epochs", "1", "--seed", "3"],
+    ));
+    let metrics: Value = serde_json::from_str(&ok(sonotag(&[
+        "eval",
+        "--model",
+        s(&model),
+        "--manifest",
+        s(&manifest),
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(
+        metrics["roc_auc"]["per_label"].as_object().unwrap().len(),
+        2
+    );
+    let all: Value = serde_json::from_str(&ok(sonotag(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--format",
+        "json",
+        s(&data),
+    ])))
+    .unwrap();
+    // 11 files named .flac or .mp3 (the .bin and the .csv are not audio names).
+    let sources: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources.len(), 11, "{sources:?}");
+    assert!(sources.iter().any(|s| s.ends_with(".flac")));
+    assert!(sources.iter().any(|s| s.ends_with(".mp3")));
+    for p in all.as_array().unwrap() {
+        // 1.2 s in 1 s windows: one full segment and the 0.2 s residual dropped (< 0.25 s).
+        assert_eq!(p["segments"].as_array().unwrap().len(), 1, "{p}");
+    }
+}
+
 #[test]
 fn bad_inputs_exit_with_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();

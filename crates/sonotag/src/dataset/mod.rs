@@ -57,14 +57,16 @@ impl Dataset {
             .par_iter()
             .map(|entry| {
                 let audio =
-                    sonotag_audio::wav::decode_file(&entry.path).map_err(|e| match manifest {
-                        Some(m) => crate::Error::from(DatasetError::Audio {
-                            path: m.to_path_buf(),
-                            line: entry.line,
-                            source: e,
-                        }),
-                        None => crate::Error::from(e),
-                    })?;
+                    sonotag_audio::decode::decode_file(&entry.path).map_err(
+                        |e| match manifest {
+                            Some(m) => crate::Error::from(DatasetError::Audio {
+                                path: m.to_path_buf(),
+                                line: entry.line,
+                                source: e,
+                            }),
+                            None => crate::Error::from(e),
+                        },
+                    )?;
                 Ok(Clip {
                     id: entry.path.display().to_string(),
                     sample_rate: audio.sample_rate(),
