@@ -591,17 +591,98 @@ fn fuzz_finding_flac_comment_length_allocates_nothing_large() {
     assert!(allocs.largest < MIB, "{allocs:?}");
 }
 
+/// The payload offset of the first box of type `kind` (found by its type bytes).
+fn box_body(bytes: &[u8], kind: &[u8; 4]) -> usize {
+    bytes.windows(4).position(|w| w == kind).expect("box") + 4
+}
+
+/// Decodes `bytes` as a file, with `decode_file` and `AudioReader::open`, and from memory,
+/// expecting `Malformed { format: Mp4 }` whose reason contains every needle, with no
+/// allocation of a MiB or more.
+fn assert_mp4_refused(bytes: &[u8], needles: &[&str]) {
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(bytes));
+    match result {
+        Err(DecodeError::Malformed {
+            format: AudioFormat::Mp4,
+            reason,
+        }) => {
+            for needle in needles {
+                assert!(reason.contains(needle), "`{needle}` not in: {reason}");
+            }
+        }
+        other => panic!("{:?}", other.map(|d| d.n_frames())),
+    }
+    assert!(allocs.largest < MIB, "{allocs:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let (path, err) = decode_err(dir.path(), "hostile.m4a", bytes);
+    assert_message(&err, &path, "malformed mp4 file: ");
+    assert_message(&err, &path, needles[0]);
+    let (opened, allocs) = measure_allocs(|| AudioReader::open(&path));
+    let err = opened.expect_err("AudioReader::open must refuse it");
+    assert_message(&err, &path, needles[0]);
+    assert!(allocs.largest < MIB, "{allocs:?}");
+}
+
 #[test]
-#[ignore = "open fuzz finding: Symphonia 0.5.5's MP4 reader allocates a sample's stsz size before reading it; needs an stsz precheck"]
-fn open_finding_mp4_sample_size_is_not_yet_bounded() {
-    // Found by fuzzing audio_decode (third finding, not fixed): a 15 KB M4A whose sample table
-    // declares a 64 MB sample; IsoMp4Reader::next_packet calls read_boxed_slice_exact(size)
-    // before reading (bounded only by u32, 4 GB). Kept out of fuzz/corpus until fixed.
+fn fuzz_finding_mp4_sample_size_allocates_nothing_large() {
+    // Found by fuzzing audio_decode (third finding): a 15 KB M4A whose `stsz` gives every
+    // sample 64 MiB (constant size 0x04000000, 2 samples); Symphonia 0.5.5's
+    // IsoMp4Reader::next_packet allocates a sample's size before reading it. Refused by the
+    // MP4 precheck (decode/mp4_check.rs), for decode_bytes, decode_file and AudioReader.
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../fuzz/open-findings/audio_decode-mp4-stsz-64mb.m4a"
+        "/../../fuzz/corpus/audio_decode/regression-mp4-stsz-64mb.m4a"
     );
     let bytes = std::fs::read(path).unwrap();
-    let (_, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
-    assert!(allocs.largest < 8 * MIB, "{allocs:?}");
+    assert_mp4_refused(
+        &bytes,
+        &[
+            "stsz box at byte 14730",
+            "constant sample size of 67108864 bytes",
+            "14876 bytes",
+        ],
+    );
+    crate::harness::audio_decode::run(&bytes);
+}
+
+#[test]
+fn mp4_table_counts_and_sizes_beyond_the_file_are_refused() {
+    let good = fixture("aac_44k_stereo.m4a");
+    // stsz sample_count 2^30 (4 GiB of entries for Symphonia's Vec::with_capacity).
+    let mut bytes = good.clone();
+    let at = box_body(&bytes, b"stsz");
+    assert_eq!(&bytes[at + 4..at + 8], &[0, 0, 0, 0], "variable sizes");
+    bytes[at + 8..at + 12].copy_from_slice(&(1u32 << 30).to_be_bytes());
+    assert_mp4_refused(&bytes, &["stsz box", "1073741824 entries of 4 bytes"]);
+    // One variable sample size beyond the file.
+    let mut bytes = good.clone();
+    bytes[at + 12..at + 16].copy_from_slice(&0x0400_0000u32.to_be_bytes());
+    assert_mp4_refused(&bytes, &["stsz box", "sample size of 67108864 bytes"]);
+    // Chunk offsets, chunk runs, durations.
+    for (kind, entry) in [(b"stco", 4), (b"stsc", 12), (b"stts", 8)] {
+        let mut bytes = good.clone();
+        let at = box_body(&bytes, kind);
+        bytes[at + 4..at + 8].copy_from_slice(&0xFFFF_FFFFu32.to_be_bytes());
+        let what = format!("4294967295 entries of {entry} bytes");
+        assert_mp4_refused(&bytes, &[std::str::from_utf8(kind).unwrap(), &what]);
+    }
+    // An esds descriptor longer than its box (Symphonia allocates the codec configuration).
+    let mut bytes = good.clone();
+    // (ffmpeg writes descriptor lengths in 4 bytes: DecoderSpecificInfo is 05 80 80 80 len.)
+    let at = box_body(&bytes, b"esds");
+    let tag5 = at
+        + bytes[at..]
+            .windows(4)
+            .position(|w| w == [5, 0x80, 0x80, 0x80])
+            .unwrap();
+    bytes[tag5 + 1..tag5 + 5].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0x7F]);
+    assert_mp4_refused(
+        &bytes,
+        &["esds box", "declares 268435455 bytes but 5 are left"],
+    );
+    // A child box larger than its parent (hdlr, read whole by Symphonia).
+    let mut bytes = good.clone();
+    let at = box_body(&bytes, b"hdlr") - 8;
+    bytes[at..at + 4].copy_from_slice(&0x4000_0000u32.to_be_bytes());
+    assert_mp4_refused(&bytes, &["hdlr box", "1073741824 bytes"]);
 }
