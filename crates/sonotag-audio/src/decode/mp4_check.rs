@@ -14,7 +14,8 @@
 //! - a sample's size (`stsz`, constant or per sample; fragments' `trun`, `tfhd` and `trex`
 //!   sizes) is larger than the whole file (Symphonia allocates the sample before reading it);
 //! - an `esds` descriptor declares more bytes than its `esds` box holds (the codec
-//!   configuration is allocated at the declared length, up to 256 MiB).
+//!   configuration is allocated at the declared length, up to 256 MiB), or a `dfLa` box's
+//!   FLAC metadata block more than the box holds.
 //!
 //! A top-level box that runs past the end of the file (a cut `mdat`) is left to Symphonia,
 //! which refuses it ("truncated file?"); its children are checked against what is present.
@@ -377,6 +378,26 @@ impl<R: Read + Seek> Walk<'_, R> {
             let end = (at - 4).saturating_add(size as usize);
             check_descriptors(&bytes, start, end, body + at as u64 - 4, 0)?;
         }
+        // FLAC in MP4: the `dfLa` box's metadata block (24-bit length) is allocated whole.
+        let mut from = 4;
+        while let Some(i) = bytes
+            .get(from..)
+            .and_then(|b| b.windows(4).position(|w| w == b"dfLa"))
+        {
+            let at = from + i;
+            from = at + 4;
+            let (Some(size), Some(block)) = (be32(&bytes, at - 4), be32(&bytes, at + 8)) else {
+                continue;
+            };
+            let len = block & 0xFF_FFFF;
+            // Type, version/flags, block header: 12 bytes of the box before the block.
+            if len + 16 > size {
+                return Err(malformed(format!(
+                    "the dfLa box at byte {} declares a FLAC metadata block of {len} bytes but                      holds {size} bytes",
+                    body + at as u64 - 4
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -441,4 +462,102 @@ fn check_descriptors(
         i = inner_end;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn bx(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut b = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend_from_slice(payload);
+        b
+    }
+
+    fn nest(path: &[&[u8; 4]], leaf: Vec<u8>) -> Vec<u8> {
+        path.iter().rev().fold(leaf, |inner, k| bx(k, &inner))
+    }
+
+    fn run(bytes: &[u8]) -> Result<(), String> {
+        let mut c = Cursor::new(bytes.to_vec());
+        let r = check(&mut c, bytes.len() as u64).map_err(|e| e.to_string());
+        assert_eq!(c.position(), 0, "rewound");
+        r
+    }
+
+    const STBL: [&[u8; 4]; 5] = [b"moov", b"trak", b"mdia", b"minf", b"stbl"];
+
+    #[test]
+    fn consistent_tables_pass_and_lies_are_named() {
+        let mut stco = vec![0, 0, 0, 0, 0, 0, 0, 2];
+        stco.extend_from_slice(&[0, 0, 0, 8, 0, 0, 0, 9]);
+        assert_eq!(run(&nest(&STBL, bx(b"stco", &stco))), Ok(()));
+        stco[7] = 3;
+        let e = run(&nest(&STBL, bx(b"stco", &stco))).unwrap_err();
+        assert!(
+            e.contains("stco box at byte 40 declares 3 entries of 4 bytes"),
+            "{e}"
+        );
+        // 64-bit box size, consistent.
+        let mut big = 1u32.to_be_bytes().to_vec();
+        big.extend_from_slice(b"free");
+        big.extend_from_slice(&16u64.to_be_bytes());
+        assert_eq!(run(&big), Ok(()));
+    }
+
+    #[test]
+    fn fragment_sizes_and_dfla_blocks_are_checked() {
+        // trun: flags 0x200 (sizes), 1 sample of 1 GiB.
+        let mut trun = vec![0, 0, 0x02, 0x00, 0, 0, 0, 1];
+        trun.extend_from_slice(&(1u32 << 30).to_be_bytes());
+        let e = run(&nest(&[b"moof", b"traf"], bx(b"trun", &trun))).unwrap_err();
+        assert!(
+            e.contains("trun box") && e.contains("sample size of 1073741824"),
+            "{e}"
+        );
+        // tfhd: flags 0x10 (default size) after the track id.
+        let mut tfhd = vec![0, 0, 0, 0x10, 0, 0, 0, 1];
+        tfhd.extend_from_slice(&(1u32 << 30).to_be_bytes());
+        let e = run(&nest(&[b"moof", b"traf"], bx(b"tfhd", &tfhd))).unwrap_err();
+        assert!(
+            e.contains("tfhd box") && e.contains("default sample size"),
+            "{e}"
+        );
+        // trex default size.
+        let mut trex = vec![0u8; 16];
+        trex.extend_from_slice(&(1u32 << 30).to_be_bytes());
+        trex.extend_from_slice(&[0; 4]);
+        let e = run(&nest(&[b"moov", b"mvex"], bx(b"trex", &trex))).unwrap_err();
+        assert!(e.contains("trex box"), "{e}");
+        // dfLa: a STREAMINFO block claiming 16 MiB in a 42-byte box.
+        let mut dfla = vec![0, 0, 0, 0, 0x80, 0xFF, 0xFF, 0xFF];
+        dfla.extend_from_slice(&[0; 34]);
+        let mut stsd = vec![0, 0, 0, 0, 0, 0, 0, 1];
+        stsd.extend_from_slice(&bx(
+            b"fLaC",
+            &[&[0u8; 28][..], &bx(b"dfLa", &dfla)].concat(),
+        ));
+        let e = run(&nest(&STBL, bx(b"stsd", &stsd))).unwrap_err();
+        assert!(
+            e.contains("dfLa box") && e.contains("16777215 bytes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn children_beyond_their_parent_and_deep_nesting_are_refused() {
+        let mut hdlr = bx(b"hdlr", &[0; 24]);
+        hdlr[..4].copy_from_slice(&1000u32.to_be_bytes());
+        let e = run(&nest(&[b"moov", b"trak", b"mdia"], hdlr)).unwrap_err();
+        assert!(e.contains("hdlr box") && e.contains("1000 bytes"), "{e}");
+        let deep = nest(&[b"moov"; 20], Vec::new());
+        let e = run(&deep).unwrap_err();
+        assert!(e.contains("nested more than 16 deep"), "{e}");
+        // A cut top-level box is left to Symphonia.
+        let mut cut = bx(b"mdat", &[0; 8]);
+        cut[..4].copy_from_slice(&1000u32.to_be_bytes());
+        assert_eq!(run(&cut), Ok(()));
+    }
 }
