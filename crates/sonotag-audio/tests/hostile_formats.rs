@@ -686,3 +686,110 @@ fn mp4_table_counts_and_sizes_beyond_the_file_are_refused() {
     bytes[at..at + 4].copy_from_slice(&0x4000_0000u32.to_be_bytes());
     assert_mp4_refused(&bytes, &["hdlr box", "1073741824 bytes"]);
 }
+
+/// `ID3` + version + flags + syncsafe size, then `body`.
+fn id3_tag(version: u8, flags: u8, body: &[u8]) -> Vec<u8> {
+    let n = body.len() as u32;
+    let mut t = vec![b'I', b'D', b'3', version, 0, flags];
+    t.extend([
+        (n >> 21) as u8 & 0x7F,
+        (n >> 14) as u8 & 0x7F,
+        (n >> 7) as u8 & 0x7F,
+        n as u8 & 0x7F,
+    ]);
+    t.extend_from_slice(body);
+    t
+}
+
+#[test]
+fn fuzz_finding_id3_frame_size_allocates_nothing_large() {
+    // Found by fuzzing audio_decode (fourth finding): a 35-byte ID3v2.4 tag before an MP3
+    // frame whose TSSE frame declares 110 MB (syncsafe 0x34DAC38B); Symphonia 0.5.5's ID3v2
+    // reader allocates a frame before reading it. Refused by the ID3v2 precheck
+    // (decode/id3_check.rs), for every format.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-mp3-id3-frame-110mb.mp3"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
+    match result {
+        Err(DecodeError::Malformed {
+            format: AudioFormat::Mp3,
+            reason,
+        }) => assert!(
+            reason.contains("ID3v2.4 tag at byte 0 has a TSSE frame of 110535051 bytes"),
+            "{reason}"
+        ),
+        other => panic!("{:?}", other.map(|d| d.n_frames())),
+    }
+    assert!(allocs.largest < MIB, "{allocs:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id3.mp3");
+    std::fs::write(&path, &bytes).unwrap();
+    let (opened, allocs) = measure_allocs(|| AudioReader::open(&path));
+    assert_message(&opened.unwrap_err(), &path, "TSSE frame of 110535051 bytes");
+    assert!(allocs.largest < MIB, "{allocs:?}");
+    crate::harness::audio_decode::run(&bytes);
+
+    // The same lie in v2.3 (plain u32 sizes: 4 GB), v2.2 (24-bit), an unsynchronised v2.3
+    // tag, a second tag after the first, and before a FLAC stream; a true tag still decodes.
+    let mp3 = fixture("mp3_8k_mono.mp3");
+    let start = if mp3.starts_with(b"ID3") {
+        10 + (mp3[6..10]
+            .iter()
+            .fold(0usize, |v, &b| (v << 7) | usize::from(b & 0x7F)))
+    } else {
+        0
+    };
+    let audio = &mp3[start..];
+    let v3 = |size: u32| [&b"TIT2"[..], &size.to_be_bytes(), &[0, 0], b"\0ab"].concat();
+    let ok = [id3_tag(3, 0, &v3(3)), audio.to_vec()].concat();
+    let decoded = decode::decode_bytes(&ok);
+    assert!(decoded.is_ok(), "{:?}", decoded.map(|d| d.n_frames()));
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            [id3_tag(3, 0, &v3(0xFFFF_FFF0)), audio.to_vec()].concat(),
+            "ID3v2.3 tag at byte 0 has a TIT2 frame of 4294967280 bytes",
+        ),
+        (
+            [
+                id3_tag(2, 0, &[&b"TT2"[..], &[0xFF, 0xFF, 0xFF], b"\0ab"].concat()),
+                audio.to_vec(),
+            ]
+            .concat(),
+            "ID3v2.2 tag at byte 0 has a TT2 frame of 16777215 bytes",
+        ),
+        (
+            [id3_tag(3, 0x80, &v3(0x0100_0000)), audio.to_vec()].concat(),
+            "ID3v2.3 tag at byte 0 has a frame of 16777216 bytes",
+        ),
+        (
+            [
+                id3_tag(3, 0, &v3(3)),
+                id3_tag(3, 0, &v3(0x0800_0000)),
+                audio.to_vec(),
+            ]
+            .concat(),
+            "ID3v2.3 tag at byte 23 has a TIT2 frame of 134217728 bytes",
+        ),
+        (
+            [
+                id3_tag(3, 0, &v3(0x0800_0000)),
+                fixture("flac16_8k_mono.flac"),
+            ]
+            .concat(),
+            "ID3v2.3 tag at byte 0 has a TIT2 frame of 134217728 bytes",
+        ),
+    ];
+    for (bytes, needle) in cases {
+        let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
+        match result {
+            Err(DecodeError::Malformed { reason, .. }) => {
+                assert!(reason.contains(needle), "`{needle}` not in: {reason}")
+            }
+            other => panic!("{needle}: {:?}", other.map(|d| d.n_frames())),
+        }
+        assert!(allocs.largest < MIB, "{needle}: {allocs:?}");
+    }
+}

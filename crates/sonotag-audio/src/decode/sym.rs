@@ -158,12 +158,14 @@ fn guard<T>(
 /// channel count (Symphonia shifts `1 << channels`), and the lengths inside Vorbis comments
 /// (FLAC `VORBIS_COMMENT` blocks, Ogg Vorbis/Opus comment packets), which Symphonia 0.5.5
 /// allocates (`vec![0; u32]`) before reading: a 2 KB FLAC asked for 1.27 GB (found by
-/// fuzzing audio_decode); for MP4, the box tree's tables and sizes ([`super::mp4_check`]).
+/// fuzzing audio_decode); for MP4, the box tree's tables and sizes ([`super::mp4_check`]);
+/// for every format, the frame sizes of ID3v2 tags ([`super::id3_check`]).
 fn precheck<R: Read + Seek>(
     r: &mut R,
     format: AudioFormat,
     byte_len: u64,
 ) -> Result<(), DecodeError> {
+    super::id3_check::check(r, format, byte_len)?;
     let scan = match format {
         AudioFormat::Mp4 => return super::mp4_check::check(r, byte_len),
         AudioFormat::Caf => 48,
