@@ -793,3 +793,50 @@ fn fuzz_finding_id3_frame_size_allocates_nothing_large() {
         assert!(allocs.largest < MIB, "{needle}: {allocs:?}");
     }
 }
+
+#[test]
+fn fuzz_finding_caf_chunk_sizes_allocate_nothing_large() {
+    // Found by fuzzing audio_decode (fifth finding): a 527-byte CAF (ALAC) whose `kuki` chunk
+    // declares 0x0500000000000080 bytes, which Symphonia 0.5.5 allocates before reading.
+    // Refused by the CAF precheck (decode/caf_check.rs), as are packet-table counts and
+    // sizes and PCM frame sizes beyond the file.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-caf-kuki-huge.caf"
+    );
+    let regression = std::fs::read(path).unwrap();
+    let alac = fixture("unsupported_alac_22k_mono.caf");
+    let at = alac.windows(4).position(|w| w == b"pakt").unwrap();
+    let mut count = alac.clone();
+    count[at + 12..at + 20].copy_from_slice(&(1i64 << 40).to_be_bytes());
+    let mut size = alac.clone();
+    // The table's 4 bytes as one size varint: 2^28 - 1.
+    size[at + 36..at + 40].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0x7F]);
+    let mut pcm = fixture("caf16_48k_stereo.caf");
+    let d = pcm.windows(4).position(|w| w == b"desc").unwrap() + 12;
+    pcm[d + 16..d + 20].copy_from_slice(&0x4000_0000u32.to_be_bytes());
+    let cases = [
+        (
+            regression,
+            "the kuki chunk at byte 76 declares 360287970189639808 bytes",
+        ),
+        (count, "declares 1099511627776 packets but its table holds"),
+        (
+            size,
+            "packet 0 of the pakt chunk at byte 7598 declares 268435455 bytes",
+        ),
+        (pcm, "1073741824 bytes per PCM frame for 2 channel(s)"),
+    ];
+    for (bytes, needle) in cases {
+        let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
+        match result {
+            Err(DecodeError::Malformed {
+                format: AudioFormat::Caf,
+                reason,
+            }) => assert!(reason.contains(needle), "`{needle}` not in: {reason}"),
+            other => panic!("{needle}: {:?}", other.map(|d| d.n_frames())),
+        }
+        assert!(allocs.largest < MIB, "{needle}: {allocs:?}");
+        crate::harness::audio_decode::run(&bytes);
+    }
+}

@@ -55,14 +55,17 @@
 //!   mask has 32 bits) and sample rates outside `AudioLimits::{min,max}_sample_rate` are
 //!   refused when the file is opened. Lengths that Symphonia would allocate before reading
 //!   are checked against the bytes present first: Vorbis comment lengths (FLAC, Ogg), ID3v2
-//!   frame sizes (any format), and in MP4 the sample tables' entry counts, sample sizes, box sizes and `esds` descriptor
-//!   lengths (a 15 KB M4A asked for 64 MiB), refused as [`DecodeError::Malformed`].
+//!   frame sizes (any format), CAF cookie and packet-table sizes, and in MP4 the sample
+//!   tables' entry counts, sample sizes, box sizes and `esds` descriptor lengths (a 15 KB M4A
+//!   asked for 64 MiB), refused as [`DecodeError::Malformed`].
 //! - A panic inside Symphonia on hostile bytes is caught and returned as
 //!   [`DecodeError::CorruptStream`] (none is known: the one found, a CAF header with 64
 //!   channels, is refused before Symphonia sees it).
 //! - A sample rate or channel count that changes mid-stream is refused
 //!   ([`DecodeError::RateChange`]): the front end has one rate per clip.
 
+#[cfg(feature = "symphonia")]
+mod caf_check;
 #[cfg(feature = "symphonia")]
 mod id3_check;
 #[cfg(feature = "symphonia")]

@@ -159,7 +159,8 @@ fn guard<T>(
 /// (FLAC `VORBIS_COMMENT` blocks, Ogg Vorbis/Opus comment packets), which Symphonia 0.5.5
 /// allocates (`vec![0; u32]`) before reading: a 2 KB FLAC asked for 1.27 GB (found by
 /// fuzzing audio_decode); for MP4, the box tree's tables and sizes ([`super::mp4_check`]);
-/// for every format, the frame sizes of ID3v2 tags ([`super::id3_check`]).
+/// for CAF, the chunks ([`super::caf_check`]); for every format, the frame sizes of ID3v2
+/// tags ([`super::id3_check`]).
 fn precheck<R: Read + Seek>(
     r: &mut R,
     format: AudioFormat,
@@ -189,6 +190,7 @@ fn precheck<R: Read + Seek>(
                     });
                 }
             }
+            super::caf_check::check(r, byte_len)?;
         }
         AudioFormat::Flac => {
             // Metadata blocks from byte 4: 1 byte (last flag, type), 24-bit length, body.
