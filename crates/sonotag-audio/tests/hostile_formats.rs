@@ -840,3 +840,39 @@ fn fuzz_finding_caf_chunk_sizes_allocate_nothing_large() {
         crate::harness::audio_decode::run(&bytes);
     }
 }
+
+#[test]
+fn flac_picture_lengths_allocate_nothing_large() {
+    // Symphonia 0.5.5 allocates a PICTURE block's MIME type, description and data at their
+    // declared u32 lengths before reading them (found reading its code after the fuzz
+    // findings above): refused by the FLAC precheck.
+    let flac = fixture("flac16_8k_mono.flac");
+    let streaminfo_end = 4 + 4 + 34;
+    for (field, needle) in [(0, "MIME type of 4294967280"), (1, "data of 4294967280")] {
+        let mut picture = Vec::new();
+        picture.extend(3u32.to_be_bytes()); // front cover
+        let mime: u32 = if field == 0 { 0xFFFF_FFF0 } else { 9 };
+        picture.extend(mime.to_be_bytes());
+        picture.extend(b"image/png");
+        picture.extend(0u32.to_be_bytes()); // description
+        picture.extend([0u8; 16]); // width, height, depth, colours
+        picture.extend(0xFFFF_FFF0u32.to_be_bytes());
+        picture.extend([0u8; 8]);
+        let mut bytes = flac[..streaminfo_end].to_vec();
+        let last = bytes[4] & 0x80;
+        bytes[4] &= 0x7F;
+        let n = picture.len() as u32;
+        bytes.extend([6 | last, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        bytes.extend(&picture);
+        bytes.extend(&flac[streaminfo_end..]);
+        let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
+        match result {
+            Err(DecodeError::Malformed {
+                format: AudioFormat::Flac,
+                reason,
+            }) => assert!(reason.contains(needle), "`{needle}` not in: {reason}"),
+            other => panic!("{needle}: {:?}", other.map(|d| d.n_frames())),
+        }
+        assert!(allocs.largest < MIB, "{needle}: {allocs:?}");
+    }
+}

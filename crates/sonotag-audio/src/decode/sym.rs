@@ -156,8 +156,8 @@ fn guard<T>(
 
 /// Header checks Symphonia does not make before it uses a number: a CAF `desc` chunk's
 /// channel count (Symphonia shifts `1 << channels`), and the lengths inside Vorbis comments
-/// (FLAC `VORBIS_COMMENT` blocks, Ogg Vorbis/Opus comment packets), which Symphonia 0.5.5
-/// allocates (`vec![0; u32]`) before reading: a 2 KB FLAC asked for 1.27 GB (found by
+/// (FLAC `VORBIS_COMMENT` blocks, Ogg Vorbis/Opus comment packets) and FLAC `PICTURE`
+/// blocks, which Symphonia 0.5.5 allocates (`vec![0; u32]`) before reading: a 2 KB FLAC asked for 1.27 GB (found by
 /// fuzzing audio_decode); for MP4, the box tree's tables and sizes ([`super::mp4_check`]);
 /// for CAF, the chunks ([`super::caf_check`]); for every format, the frame sizes of ID3v2
 /// tags ([`super::id3_check`]).
@@ -204,6 +204,13 @@ fn precheck<R: Read + Seek>(
                     let end = body.saturating_add(len).min(head.len());
                     check_comment(&head[body..end], (len as u64).min(byte_len), format)?;
                 }
+                if kind == 6 {
+                    let end = body.saturating_add(len).min(head.len());
+                    check_picture(
+                        head.get(body..end).unwrap_or(&[]),
+                        (len as u64).min(byte_len),
+                    )?;
+                }
                 if last {
                     break;
                 }
@@ -222,6 +229,44 @@ fn precheck<R: Read + Seek>(
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Checks the lengths inside a FLAC PICTURE block (MIME type, description, picture data, all
+/// u32 BE, which Symphonia 0.5.5 allocates before reading) against the block's `len` bytes.
+/// Stops quietly where `bytes` ends.
+fn check_picture(bytes: &[u8], len: u64) -> Result<(), DecodeError> {
+    let u32_at = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+    };
+    let refuse = |what: &str, n: u64| DecodeError::Malformed {
+        format: AudioFormat::Flac,
+        reason: format!(
+            "a PICTURE block's {what} of {n} bytes is longer than its {len}-byte block"
+        ),
+    };
+    // Picture type, then the MIME type's length.
+    let Some(mime) = u32_at(4) else { return Ok(()) };
+    if mime > len {
+        return Err(refuse("MIME type", mime));
+    }
+    let at = 8 + mime as usize;
+    let Some(desc) = u32_at(at) else {
+        return Ok(());
+    };
+    if desc > len {
+        return Err(refuse("description", desc));
+    }
+    // Width, height, depth, colours, then the data's length.
+    let at = at + 4 + desc as usize + 16;
+    let Some(data) = u32_at(at) else {
+        return Ok(());
+    };
+    if data > len {
+        return Err(refuse("data", data));
     }
     Ok(())
 }
