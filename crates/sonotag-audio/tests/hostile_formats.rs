@@ -844,8 +844,24 @@ fn fuzz_finding_caf_chunk_sizes_allocate_nothing_large() {
 #[test]
 fn flac_picture_lengths_allocate_nothing_large() {
     // Symphonia 0.5.5 allocates a PICTURE block's MIME type, description and data at their
-    // declared u32 lengths before reading them (found reading its code after the fuzz
-    // findings above): refused by the FLAC precheck.
+    // declared u32 lengths before reading them (seen in its code after the findings above,
+    // then found by fuzzing audio_decode, sixth finding: a 5.7 KB FLAC asking for 2.76 GB):
+    // refused by the FLAC precheck.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-flac-picture-2gb.flac"
+    );
+    let regression = std::fs::read(path).unwrap();
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&regression));
+    match result {
+        Err(DecodeError::Malformed {
+            format: AudioFormat::Flac,
+            reason,
+        }) => assert!(reason.contains("a PICTURE block's"), "{reason}"),
+        other => panic!("{:?}", other.map(|d| d.n_frames())),
+    }
+    assert!(allocs.largest < MIB, "{allocs:?}");
+    crate::harness::audio_decode::run(&regression);
     let flac = fixture("flac16_8k_mono.flac");
     let streaminfo_end = 4 + 4 + 34;
     for (field, needle) in [(0, "MIME type of 4294967280"), (1, "data of 4294967280")] {
