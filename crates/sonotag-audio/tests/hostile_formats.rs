@@ -862,6 +862,24 @@ fn flac_picture_lengths_allocate_nothing_large() {
     }
     assert!(allocs.largest < MIB, "{allocs:?}");
     crate::harness::audio_decode::run(&regression);
+    // Seventh finding: the same kind of lie (a Vorbis comment) in a FLAC stream behind an ID3v2
+    // tag, which the FLAC checks did not see (the content sniffs as MP3; Symphonia's probe
+    // reads past the tag): the prechecks now also run on the stream after leading tags.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-id3-then-flac-comment.flac"
+    );
+    let behind_id3 = std::fs::read(path).unwrap();
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&behind_id3));
+    match result {
+        Err(DecodeError::Malformed {
+            format: AudioFormat::Flac,
+            reason,
+        }) => assert!(reason.contains("Vorbis comment"), "{reason}"),
+        other => panic!("{:?}", other.map(|d| d.n_frames())),
+    }
+    assert!(allocs.largest < MIB, "{allocs:?}");
+    crate::harness::audio_decode::run(&behind_id3);
     let flac = fixture("flac16_8k_mono.flac");
     let streaminfo_end = 4 + 4 + 34;
     for (field, needle) in [(0, "MIME type of 4294967280"), (1, "data of 4294967280")] {

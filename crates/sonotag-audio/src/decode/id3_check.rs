@@ -20,12 +20,13 @@ const UNSYNC_SCAN: usize = 1 << 16;
 /// Most frames walked in one tag.
 const MAX_FRAMES: u32 = 1 << 16;
 
-/// Checks the ID3v2 tags of `r` (`file_len` bytes), rewound afterwards.
+/// Checks the ID3v2 tags of `r` (`file_len` bytes), rewound afterwards; returns where the
+/// tags at the start end (0 without one): Symphonia's probe reads on from there.
 pub(crate) fn check<R: Read + Seek>(
     r: &mut R,
     format: AudioFormat,
     file_len: u64,
-) -> Result<(), DecodeError> {
+) -> Result<u64, DecodeError> {
     let result = check_inner(r, format, file_len);
     r.seek(SeekFrom::Start(0))?;
     result
@@ -35,7 +36,7 @@ fn check_inner<R: Read + Seek>(
     r: &mut R,
     format: AudioFormat,
     file_len: u64,
-) -> Result<(), DecodeError> {
+) -> Result<u64, DecodeError> {
     let mut at = 0u64;
     // Tags one after another from the start.
     while let Some(end) = tag(r, format, at, file_len)? {
@@ -58,7 +59,7 @@ fn check_inner<R: Read + Seek>(
         from = pos + 3;
         tag(r, format, at + pos as u64, file_len)?;
     }
-    Ok(())
+    Ok(at)
 }
 
 fn read_at<R: Read + Seek>(r: &mut R, pos: u64, buf: &mut [u8]) -> Result<usize, DecodeError> {
@@ -96,6 +97,13 @@ fn tag<R: Read + Seek>(
     }
     let (version, flags) = (h[3], h[5]);
     let end = at + 10 + syncsafe(&h[6..10]);
+    // A v2.4 footer (10 bytes) follows the frames.
+    let next = end
+        + if version == 4 && flags & 0x10 != 0 {
+            10
+        } else {
+            0
+        };
     // What is present of the tag: sizes beyond it cannot be read.
     let present_end = end.min(file_len);
     let refuse = |what: String, n: u64, left: u64| DecodeError::Malformed {
@@ -131,7 +139,7 @@ fn tag<R: Read + Seek>(
             pos += header_len + fsize;
             frames += 1;
         }
-        return Ok(Some(end));
+        return Ok(Some(next));
     }
     let mut first = [0u8; 10];
     let n = read_at(r, at + 10, &mut first)?;
@@ -163,7 +171,7 @@ fn tag<R: Read + Seek>(
         pos += header_len + fsize;
         frames += 1;
     }
-    Ok(Some(end))
+    Ok(Some(next))
 }
 
 /// Bytes of the extended header at the start of `body` (0 without one).

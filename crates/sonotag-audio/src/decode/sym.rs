@@ -166,7 +166,61 @@ fn precheck<R: Read + Seek>(
     format: AudioFormat,
     byte_len: u64,
 ) -> Result<(), DecodeError> {
-    super::id3_check::check(r, format, byte_len)?;
+    let audio_start = super::id3_check::check(r, format, byte_len)?;
+    if audio_start == 0 {
+        return precheck_format(r, format, byte_len);
+    }
+    // Symphonia's probe reads past the ID3v2 tags to whatever follows (a FLAC, Ogg, MP4 or
+    // CAF stream as well as MPEG audio; found by fuzzing: an ID3 tag before a FLAC stream
+    // skipped the Vorbis comment check): check that format, positions relative to its start.
+    // The probe skips bytes it does not recognise: the first signature in the next 64 KiB.
+    let mut head = Vec::new();
+    r.seek(std::io::SeekFrom::Start(audio_start))?;
+    r.by_ref().take(1 << 16).read_to_end(&mut head)?;
+    let found = (0..head.len()).find_map(|p| super::sniff(&head[p..]).map(|f| (p, f)));
+    let result = match found {
+        Some((p, inner)) if !matches!(inner, AudioFormat::Mp3 | AudioFormat::Aac) => {
+            let off = audio_start + p as u64;
+            let mut inner_r = Offset { r: &mut *r, off };
+            precheck_format(&mut inner_r, inner, byte_len - off)
+        }
+        _ => Ok(()),
+    };
+    r.seek(std::io::SeekFrom::Start(0))?;
+    result
+}
+
+/// A stream seen from byte `off` on (positions relative to it).
+struct Offset<'a, R> {
+    r: &'a mut R,
+    off: u64,
+}
+
+impl<R: Read> Read for Offset<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.r.read(buf)
+    }
+}
+
+impl<R: Seek> Seek for Offset<'_, R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        let p = match pos {
+            std::io::SeekFrom::Start(p) => self
+                .r
+                .seek(std::io::SeekFrom::Start(p.saturating_add(self.off)))?,
+            other => self.r.seek(other)?,
+        };
+        Ok(p.saturating_sub(self.off))
+    }
+}
+
+/// [`precheck`] of one format, from the start of its stream.
+fn precheck_format<R: Read + Seek>(
+    r: &mut R,
+    format: AudioFormat,
+    byte_len: u64,
+) -> Result<(), DecodeError> {
+    r.seek(std::io::SeekFrom::Start(0))?;
     let scan = match format {
         AudioFormat::Mp4 => return super::mp4_check::check(r, byte_len),
         AudioFormat::Caf => 48,
