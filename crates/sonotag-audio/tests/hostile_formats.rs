@@ -591,17 +591,322 @@ fn fuzz_finding_flac_comment_length_allocates_nothing_large() {
     assert!(allocs.largest < MIB, "{allocs:?}");
 }
 
+/// The payload offset of the first box of type `kind` (found by its type bytes).
+fn box_body(bytes: &[u8], kind: &[u8; 4]) -> usize {
+    bytes.windows(4).position(|w| w == kind).expect("box") + 4
+}
+
+/// Decodes `bytes` as a file, with `decode_file` and `AudioReader::open`, and from memory,
+/// expecting `Malformed { format: Mp4 }` whose reason contains every needle, with no
+/// allocation of a MiB or more.
+fn assert_mp4_refused(bytes: &[u8], needles: &[&str]) {
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(bytes));
+    match result {
+        Err(DecodeError::Malformed {
+            format: AudioFormat::Mp4,
+            reason,
+        }) => {
+            for needle in needles {
+                assert!(reason.contains(needle), "`{needle}` not in: {reason}");
+            }
+        }
+        other => panic!("{:?}", other.map(|d| d.n_frames())),
+    }
+    assert!(allocs.largest < MIB, "{allocs:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let (path, err) = decode_err(dir.path(), "hostile.m4a", bytes);
+    assert_message(&err, &path, "malformed mp4 file: ");
+    assert_message(&err, &path, needles[0]);
+    let (opened, allocs) = measure_allocs(|| AudioReader::open(&path));
+    let err = opened.expect_err("AudioReader::open must refuse it");
+    assert_message(&err, &path, needles[0]);
+    assert!(allocs.largest < MIB, "{allocs:?}");
+}
+
 #[test]
-#[ignore = "open fuzz finding: Symphonia 0.5.5's MP4 reader allocates a sample's stsz size before reading it; needs an stsz precheck"]
-fn open_finding_mp4_sample_size_is_not_yet_bounded() {
-    // Found by fuzzing audio_decode (third finding, not fixed): a 15 KB M4A whose sample table
-    // declares a 64 MB sample; IsoMp4Reader::next_packet calls read_boxed_slice_exact(size)
-    // before reading (bounded only by u32, 4 GB). Kept out of fuzz/corpus until fixed.
+fn fuzz_finding_mp4_sample_size_allocates_nothing_large() {
+    // Found by fuzzing audio_decode (third finding): a 15 KB M4A whose `stsz` gives every
+    // sample 64 MiB (constant size 0x04000000, 2 samples); Symphonia 0.5.5's
+    // IsoMp4Reader::next_packet allocates a sample's size before reading it. Refused by the
+    // MP4 precheck (decode/mp4_check.rs), for decode_bytes, decode_file and AudioReader.
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../fuzz/open-findings/audio_decode-mp4-stsz-64mb.m4a"
+        "/../../fuzz/corpus/audio_decode/regression-mp4-stsz-64mb.m4a"
     );
     let bytes = std::fs::read(path).unwrap();
-    let (_, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
-    assert!(allocs.largest < 8 * MIB, "{allocs:?}");
+    assert_mp4_refused(
+        &bytes,
+        &[
+            "stsz box at byte 14730",
+            "constant sample size of 67108864 bytes",
+            "14876 bytes",
+        ],
+    );
+    crate::harness::audio_decode::run(&bytes);
+}
+
+#[test]
+fn mp4_table_counts_and_sizes_beyond_the_file_are_refused() {
+    let good = fixture("aac_44k_stereo.m4a");
+    // stsz sample_count 2^30 (4 GiB of entries for Symphonia's Vec::with_capacity).
+    let mut bytes = good.clone();
+    let at = box_body(&bytes, b"stsz");
+    assert_eq!(&bytes[at + 4..at + 8], &[0, 0, 0, 0], "variable sizes");
+    bytes[at + 8..at + 12].copy_from_slice(&(1u32 << 30).to_be_bytes());
+    assert_mp4_refused(&bytes, &["stsz box", "1073741824 entries of 4 bytes"]);
+    // One variable sample size beyond the file.
+    let mut bytes = good.clone();
+    bytes[at + 12..at + 16].copy_from_slice(&0x0400_0000u32.to_be_bytes());
+    assert_mp4_refused(&bytes, &["stsz box", "sample size of 67108864 bytes"]);
+    // Chunk offsets, chunk runs, durations.
+    for (kind, entry) in [(b"stco", 4), (b"stsc", 12), (b"stts", 8)] {
+        let mut bytes = good.clone();
+        let at = box_body(&bytes, kind);
+        bytes[at + 4..at + 8].copy_from_slice(&0xFFFF_FFFFu32.to_be_bytes());
+        let what = format!("4294967295 entries of {entry} bytes");
+        assert_mp4_refused(&bytes, &[std::str::from_utf8(kind).unwrap(), &what]);
+    }
+    // An esds descriptor longer than its box (Symphonia allocates the codec configuration).
+    let mut bytes = good.clone();
+    // (ffmpeg writes descriptor lengths in 4 bytes: DecoderSpecificInfo is 05 80 80 80 len.)
+    let at = box_body(&bytes, b"esds");
+    let tag5 = at
+        + bytes[at..]
+            .windows(4)
+            .position(|w| w == [5, 0x80, 0x80, 0x80])
+            .unwrap();
+    bytes[tag5 + 1..tag5 + 5].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0x7F]);
+    assert_mp4_refused(
+        &bytes,
+        &["esds box", "declares 268435455 bytes but 5 are left"],
+    );
+    // A child box larger than its parent (hdlr, read whole by Symphonia).
+    let mut bytes = good.clone();
+    let at = box_body(&bytes, b"hdlr") - 8;
+    bytes[at..at + 4].copy_from_slice(&0x4000_0000u32.to_be_bytes());
+    assert_mp4_refused(&bytes, &["hdlr box", "1073741824 bytes"]);
+}
+
+/// `ID3` + version + flags + syncsafe size, then `body`.
+fn id3_tag(version: u8, flags: u8, body: &[u8]) -> Vec<u8> {
+    let n = body.len() as u32;
+    let mut t = vec![b'I', b'D', b'3', version, 0, flags];
+    t.extend([
+        (n >> 21) as u8 & 0x7F,
+        (n >> 14) as u8 & 0x7F,
+        (n >> 7) as u8 & 0x7F,
+        n as u8 & 0x7F,
+    ]);
+    t.extend_from_slice(body);
+    t
+}
+
+#[test]
+fn fuzz_finding_id3_frame_size_allocates_nothing_large() {
+    // Found by fuzzing audio_decode (fourth finding): a 35-byte ID3v2.4 tag before an MP3
+    // frame whose TSSE frame declares 110 MB (syncsafe 0x34DAC38B); Symphonia 0.5.5's ID3v2
+    // reader allocates a frame before reading it. Refused by the ID3v2 precheck
+    // (decode/id3_check.rs), for every format.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-mp3-id3-frame-110mb.mp3"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
+    match result {
+        Err(DecodeError::Malformed {
+            format: AudioFormat::Mp3,
+            reason,
+        }) => assert!(
+            reason.contains("ID3v2.4 tag at byte 0 has a TSSE frame of 110535051 bytes"),
+            "{reason}"
+        ),
+        other => panic!("{:?}", other.map(|d| d.n_frames())),
+    }
+    assert!(allocs.largest < MIB, "{allocs:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id3.mp3");
+    std::fs::write(&path, &bytes).unwrap();
+    let (opened, allocs) = measure_allocs(|| AudioReader::open(&path));
+    assert_message(&opened.unwrap_err(), &path, "TSSE frame of 110535051 bytes");
+    assert!(allocs.largest < MIB, "{allocs:?}");
+    crate::harness::audio_decode::run(&bytes);
+
+    // The same lie in v2.3 (plain u32 sizes: 4 GB), v2.2 (24-bit), an unsynchronised v2.3
+    // tag, a second tag after the first, and before a FLAC stream; a true tag still decodes.
+    let mp3 = fixture("mp3_8k_mono.mp3");
+    let start = if mp3.starts_with(b"ID3") {
+        10 + (mp3[6..10]
+            .iter()
+            .fold(0usize, |v, &b| (v << 7) | usize::from(b & 0x7F)))
+    } else {
+        0
+    };
+    let audio = &mp3[start..];
+    let v3 = |size: u32| [&b"TIT2"[..], &size.to_be_bytes(), &[0, 0], b"\0ab"].concat();
+    let ok = [id3_tag(3, 0, &v3(3)), audio.to_vec()].concat();
+    let decoded = decode::decode_bytes(&ok);
+    assert!(decoded.is_ok(), "{:?}", decoded.map(|d| d.n_frames()));
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            [id3_tag(3, 0, &v3(0xFFFF_FFF0)), audio.to_vec()].concat(),
+            "ID3v2.3 tag at byte 0 has a TIT2 frame of 4294967280 bytes",
+        ),
+        (
+            [
+                id3_tag(2, 0, &[&b"TT2"[..], &[0xFF, 0xFF, 0xFF], b"\0ab"].concat()),
+                audio.to_vec(),
+            ]
+            .concat(),
+            "ID3v2.2 tag at byte 0 has a TT2 frame of 16777215 bytes",
+        ),
+        (
+            [id3_tag(3, 0x80, &v3(0x0100_0000)), audio.to_vec()].concat(),
+            "ID3v2.3 tag at byte 0 has a frame of 16777216 bytes",
+        ),
+        (
+            [
+                id3_tag(3, 0, &v3(3)),
+                id3_tag(3, 0, &v3(0x0800_0000)),
+                audio.to_vec(),
+            ]
+            .concat(),
+            "ID3v2.3 tag at byte 23 has a TIT2 frame of 134217728 bytes",
+        ),
+        (
+            [
+                id3_tag(3, 0, &v3(0x0800_0000)),
+                fixture("flac16_8k_mono.flac"),
+            ]
+            .concat(),
+            "ID3v2.3 tag at byte 0 has a TIT2 frame of 134217728 bytes",
+        ),
+    ];
+    for (bytes, needle) in cases {
+        let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
+        match result {
+            Err(DecodeError::Malformed { reason, .. }) => {
+                assert!(reason.contains(needle), "`{needle}` not in: {reason}")
+            }
+            other => panic!("{needle}: {:?}", other.map(|d| d.n_frames())),
+        }
+        assert!(allocs.largest < MIB, "{needle}: {allocs:?}");
+    }
+}
+
+#[test]
+fn fuzz_finding_caf_chunk_sizes_allocate_nothing_large() {
+    // Found by fuzzing audio_decode (fifth finding): a 527-byte CAF (ALAC) whose `kuki` chunk
+    // declares 0x0500000000000080 bytes, which Symphonia 0.5.5 allocates before reading.
+    // Refused by the CAF precheck (decode/caf_check.rs), as are packet-table counts and
+    // sizes and PCM frame sizes beyond the file.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-caf-kuki-huge.caf"
+    );
+    let regression = std::fs::read(path).unwrap();
+    let alac = fixture("unsupported_alac_22k_mono.caf");
+    let at = alac.windows(4).position(|w| w == b"pakt").unwrap();
+    let mut count = alac.clone();
+    count[at + 12..at + 20].copy_from_slice(&(1i64 << 40).to_be_bytes());
+    let mut size = alac.clone();
+    // The table's 4 bytes as one size varint: 2^28 - 1.
+    size[at + 36..at + 40].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0x7F]);
+    let mut pcm = fixture("caf16_48k_stereo.caf");
+    let d = pcm.windows(4).position(|w| w == b"desc").unwrap() + 12;
+    pcm[d + 16..d + 20].copy_from_slice(&0x4000_0000u32.to_be_bytes());
+    let cases = [
+        (
+            regression,
+            "the kuki chunk at byte 76 declares 360287970189639808 bytes",
+        ),
+        (count, "declares 1099511627776 packets but its table holds"),
+        (
+            size,
+            "packet 0 of the pakt chunk at byte 7598 declares 268435455 bytes",
+        ),
+        (pcm, "1073741824 bytes per PCM frame for 2 channel(s)"),
+    ];
+    for (bytes, needle) in cases {
+        let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
+        match result {
+            Err(DecodeError::Malformed {
+                format: AudioFormat::Caf,
+                reason,
+            }) => assert!(reason.contains(needle), "`{needle}` not in: {reason}"),
+            other => panic!("{needle}: {:?}", other.map(|d| d.n_frames())),
+        }
+        assert!(allocs.largest < MIB, "{needle}: {allocs:?}");
+        crate::harness::audio_decode::run(&bytes);
+    }
+}
+
+#[test]
+fn flac_picture_lengths_allocate_nothing_large() {
+    // Symphonia 0.5.5 allocates a PICTURE block's MIME type, description and data at their
+    // declared u32 lengths before reading them (seen in its code after the findings above,
+    // then found by fuzzing audio_decode, sixth finding: a 5.7 KB FLAC asking for 2.76 GB):
+    // refused by the FLAC precheck.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-flac-picture-2gb.flac"
+    );
+    let regression = std::fs::read(path).unwrap();
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&regression));
+    match result {
+        Err(DecodeError::Malformed {
+            format: AudioFormat::Flac,
+            reason,
+        }) => assert!(reason.contains("a PICTURE block's"), "{reason}"),
+        other => panic!("{:?}", other.map(|d| d.n_frames())),
+    }
+    assert!(allocs.largest < MIB, "{allocs:?}");
+    crate::harness::audio_decode::run(&regression);
+    // Seventh finding: the same kind of lie (a Vorbis comment) in a FLAC stream behind an ID3v2
+    // tag, which the FLAC checks did not see (the content sniffs as MP3; Symphonia's probe
+    // reads past the tag): the prechecks now also run on the stream after leading tags.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-id3-then-flac-comment.flac"
+    );
+    let behind_id3 = std::fs::read(path).unwrap();
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&behind_id3));
+    match result {
+        Err(DecodeError::Malformed {
+            format: AudioFormat::Flac,
+            reason,
+        }) => assert!(reason.contains("Vorbis comment"), "{reason}"),
+        other => panic!("{:?}", other.map(|d| d.n_frames())),
+    }
+    assert!(allocs.largest < MIB, "{allocs:?}");
+    crate::harness::audio_decode::run(&behind_id3);
+    let flac = fixture("flac16_8k_mono.flac");
+    let streaminfo_end = 4 + 4 + 34;
+    for (field, needle) in [(0, "MIME type of 4294967280"), (1, "data of 4294967280")] {
+        let mut picture = Vec::new();
+        picture.extend(3u32.to_be_bytes()); // front cover
+        let mime: u32 = if field == 0 { 0xFFFF_FFF0 } else { 9 };
+        picture.extend(mime.to_be_bytes());
+        picture.extend(b"image/png");
+        picture.extend(0u32.to_be_bytes()); // description
+        picture.extend([0u8; 16]); // width, height, depth, colours
+        picture.extend(0xFFFF_FFF0u32.to_be_bytes());
+        picture.extend([0u8; 8]);
+        let mut bytes = flac[..streaminfo_end].to_vec();
+        let last = bytes[4] & 0x80;
+        bytes[4] &= 0x7F;
+        let n = picture.len() as u32;
+        bytes.extend([6 | last, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        bytes.extend(&picture);
+        bytes.extend(&flac[streaminfo_end..]);
+        let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
+        match result {
+            Err(DecodeError::Malformed {
+                format: AudioFormat::Flac,
+                reason,
+            }) => assert!(reason.contains(needle), "`{needle}` not in: {reason}"),
+            other => panic!("{needle}: {:?}", other.map(|d| d.n_frames())),
+        }
+        assert!(allocs.largest < MIB, "{needle}: {allocs:?}");
+    }
 }

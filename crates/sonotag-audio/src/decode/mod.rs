@@ -53,13 +53,23 @@
 //!   [`AudioLimits::max_decode_frames`](crate::AudioLimits::max_decode_frames). Channel
 //!   counts above [`crate::wav::MAX_CHANNELS`] (32 for the Symphonia formats, whose channel
 //!   mask has 32 bits) and sample rates outside `AudioLimits::{min,max}_sample_rate` are
-//!   refused when the file is opened.
+//!   refused when the file is opened. Lengths that Symphonia would allocate before reading
+//!   are checked against the bytes present first: Vorbis comment lengths (FLAC, Ogg), ID3v2
+//!   frame sizes (any format), CAF cookie and packet-table sizes, and in MP4 the sample
+//!   tables' entry counts, sample sizes, box sizes and `esds` descriptor lengths (a 15 KB M4A
+//!   asked for 64 MiB), refused as [`DecodeError::Malformed`].
 //! - A panic inside Symphonia on hostile bytes is caught and returned as
 //!   [`DecodeError::CorruptStream`] (none is known: the one found, a CAF header with 64
 //!   channels, is refused before Symphonia sees it).
 //! - A sample rate or channel count that changes mid-stream is refused
 //!   ([`DecodeError::RateChange`]): the front end has one rate per clip.
 
+#[cfg(feature = "symphonia")]
+mod caf_check;
+#[cfg(feature = "symphonia")]
+mod id3_check;
+#[cfg(feature = "symphonia")]
+mod mp4_check;
 mod sniff;
 mod stream;
 #[cfg(feature = "symphonia")]

@@ -156,15 +156,73 @@ fn guard<T>(
 
 /// Header checks Symphonia does not make before it uses a number: a CAF `desc` chunk's
 /// channel count (Symphonia shifts `1 << channels`), and the lengths inside Vorbis comments
-/// (FLAC `VORBIS_COMMENT` blocks, Ogg Vorbis/Opus comment packets), which Symphonia 0.5.5
-/// allocates (`vec![0; u32]`) before reading: a 2 KB FLAC asked for 1.27 GB (found by
-/// fuzzing audio_decode).
+/// (FLAC `VORBIS_COMMENT` blocks, Ogg Vorbis/Opus comment packets) and FLAC `PICTURE`
+/// blocks, which Symphonia 0.5.5 allocates (`vec![0; u32]`) before reading: a 2 KB FLAC asked for 1.27 GB (found by
+/// fuzzing audio_decode); for MP4, the box tree's tables and sizes ([`super::mp4_check`]);
+/// for CAF, the chunks ([`super::caf_check`]); for every format, the frame sizes of ID3v2
+/// tags ([`super::id3_check`]).
 fn precheck<R: Read + Seek>(
     r: &mut R,
     format: AudioFormat,
     byte_len: u64,
 ) -> Result<(), DecodeError> {
+    let audio_start = super::id3_check::check(r, format, byte_len)?;
+    if audio_start == 0 {
+        return precheck_format(r, format, byte_len);
+    }
+    // Symphonia's probe reads past the ID3v2 tags to whatever follows (a FLAC, Ogg, MP4 or
+    // CAF stream as well as MPEG audio; found by fuzzing: an ID3 tag before a FLAC stream
+    // skipped the Vorbis comment check): check that format, positions relative to its start.
+    // The probe skips bytes it does not recognise: the first signature in the next 64 KiB.
+    let mut head = Vec::new();
+    r.seek(std::io::SeekFrom::Start(audio_start))?;
+    r.by_ref().take(1 << 16).read_to_end(&mut head)?;
+    let found = (0..head.len()).find_map(|p| super::sniff(&head[p..]).map(|f| (p, f)));
+    let result = match found {
+        Some((p, inner)) if !matches!(inner, AudioFormat::Mp3 | AudioFormat::Aac) => {
+            let off = audio_start + p as u64;
+            let mut inner_r = Offset { r: &mut *r, off };
+            precheck_format(&mut inner_r, inner, byte_len - off)
+        }
+        _ => Ok(()),
+    };
+    r.seek(std::io::SeekFrom::Start(0))?;
+    result
+}
+
+/// A stream seen from byte `off` on (positions relative to it).
+struct Offset<'a, R> {
+    r: &'a mut R,
+    off: u64,
+}
+
+impl<R: Read> Read for Offset<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.r.read(buf)
+    }
+}
+
+impl<R: Seek> Seek for Offset<'_, R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        let p = match pos {
+            std::io::SeekFrom::Start(p) => self
+                .r
+                .seek(std::io::SeekFrom::Start(p.saturating_add(self.off)))?,
+            other => self.r.seek(other)?,
+        };
+        Ok(p.saturating_sub(self.off))
+    }
+}
+
+/// [`precheck`] of one format, from the start of its stream.
+fn precheck_format<R: Read + Seek>(
+    r: &mut R,
+    format: AudioFormat,
+    byte_len: u64,
+) -> Result<(), DecodeError> {
+    r.seek(std::io::SeekFrom::Start(0))?;
     let scan = match format {
+        AudioFormat::Mp4 => return super::mp4_check::check(r, byte_len),
         AudioFormat::Caf => 48,
         AudioFormat::Flac | AudioFormat::Ogg => 1 << 16,
         _ => return Ok(()),
@@ -186,6 +244,7 @@ fn precheck<R: Read + Seek>(
                     });
                 }
             }
+            super::caf_check::check(r, byte_len)?;
         }
         AudioFormat::Flac => {
             // Metadata blocks from byte 4: 1 byte (last flag, type), 24-bit length, body.
@@ -198,6 +257,13 @@ fn precheck<R: Read + Seek>(
                     // Within the bytes scanned; a longer block is bounded by the file instead.
                     let end = body.saturating_add(len).min(head.len());
                     check_comment(&head[body..end], (len as u64).min(byte_len), format)?;
+                }
+                if kind == 6 {
+                    let end = body.saturating_add(len).min(head.len());
+                    check_picture(
+                        head.get(body..end).unwrap_or(&[]),
+                        (len as u64).min(byte_len),
+                    )?;
                 }
                 if last {
                     break;
@@ -217,6 +283,44 @@ fn precheck<R: Read + Seek>(
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Checks the lengths inside a FLAC PICTURE block (MIME type, description, picture data, all
+/// u32 BE, which Symphonia 0.5.5 allocates before reading) against the block's `len` bytes.
+/// Stops quietly where `bytes` ends.
+fn check_picture(bytes: &[u8], len: u64) -> Result<(), DecodeError> {
+    let u32_at = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+    };
+    let refuse = |what: &str, n: u64| DecodeError::Malformed {
+        format: AudioFormat::Flac,
+        reason: format!(
+            "a PICTURE block's {what} of {n} bytes is longer than its {len}-byte block"
+        ),
+    };
+    // Picture type, then the MIME type's length.
+    let Some(mime) = u32_at(4) else { return Ok(()) };
+    if mime > len {
+        return Err(refuse("MIME type", mime));
+    }
+    let at = 8 + mime as usize;
+    let Some(desc) = u32_at(at) else {
+        return Ok(());
+    };
+    if desc > len {
+        return Err(refuse("description", desc));
+    }
+    // Width, height, depth, colours, then the data's length.
+    let at = at + 4 + desc as usize + 16;
+    let Some(data) = u32_at(at) else {
+        return Ok(());
+    };
+    if data > len {
+        return Err(refuse("data", data));
     }
     Ok(())
 }
