@@ -15,9 +15,13 @@ mkdir -p "$work"
 seconds=$(python3 -c "print(int(float('$hours') * 3600))")
 flac="$work/long-${seconds}s-48k.flac"
 
-cargo build --release -q -p sonotag-cli -p sonotag --example bench_model
 target=${CARGO_TARGET_DIR:-target}
-[ -d "$work/model" ] || "$target/release/examples/bench_model" "$work/model"
+cargo build --release -q -p sonotag-cli
+if [ ! -d "$work/model" ]; then
+  # A separate build: the example's dev-dependencies change feature unification, so building
+  # it with the CLI would rebuild the CLI's dependencies too.
+  cargo run --release -q -p sonotag --example bench_model -- "$work/model"
+fi
 if [ ! -f "$flac" ]; then
   # Pink noise with a sweeping tone, two channels that differ (so the downmix is real work).
   ffmpeg -loglevel error -y \
