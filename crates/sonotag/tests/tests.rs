@@ -11,4 +11,5 @@ mod hostile_inputs;
 mod hostile_limits;
 mod hostile_models;
 mod instruments;
+mod lazy_data;
 mod tagger;
