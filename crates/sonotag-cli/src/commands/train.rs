@@ -349,8 +349,9 @@ impl FeatureProgress {
             }
             b
         });
-        bar.set_position(files_done as u64);
+        // The message first: setting the position draws the bar.
         bar.set_message(format!("{:.2}", audio_seconds / 3600.0));
+        bar.set_position(files_done as u64);
     }
 
     /// Ends the stage (once): clears the bar and says what was done.
