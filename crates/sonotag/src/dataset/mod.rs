@@ -38,11 +38,23 @@ impl Dataset {
     }
 
     /// Reads the manifest at `path` and lists its audio files without decoding them: each is
-    /// decoded when training or evaluation uses it, and a missing or undecodable file is then
-    /// an error naming the manifest line ([`DatasetError::Audio`]). [`Self::load_audio`]
-    /// decodes them all now instead.
+    /// decoded when training or evaluation uses it, and an undecodable file is then an error
+    /// naming the manifest line ([`DatasetError::Audio`]). A missing file is that error now,
+    /// before any work. [`Self::load_audio`] decodes them all now instead.
     pub fn from_manifest(path: &Path) -> Result<Self, crate::Error> {
         let manifest = Manifest::read(path)?;
+        // One metadata call per file: cheap next to decoding, and a typo in a manifest is
+        // named before hours of feature extraction.
+        if let Some(entry) = manifest.entries.par_iter().find_first(|e| !e.path.exists()) {
+            return Err(DatasetError::Audio {
+                path: manifest.source.clone(),
+                line: entry.line,
+                source: sonotag_audio::AudioError::NotFound {
+                    path: entry.path.clone(),
+                },
+            }
+            .into());
+        }
         let source: Arc<Path> = Arc::from(manifest.source.as_path());
         let clips = manifest
             .entries
