@@ -48,7 +48,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     tagger.save(&dir)?;
     let on_cpu = Tagger::load_on(&dir, &backend::cpu()?)?;
     let clip = &train.clips[0];
-    let prediction = on_cpu.predict_samples(&clip.samples, clip.sample_rate)?;
+    let (samples, rate) = clip.load()?;
+    let prediction = on_cpu.predict_samples(&samples, rate)?;
     println!(
         "clip {} (truth {:?}): {:?}",
         clip.id,

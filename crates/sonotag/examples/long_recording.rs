@@ -55,7 +55,10 @@ fn main() -> Result<(), Box<dyn Error>> {
                     clip.labels
                 );
             }
-            let samples: Vec<f32> = clips.iter().flat_map(|c| c.samples.clone()).collect();
+            let mut samples: Vec<f32> = Vec::new();
+            for clip in &clips {
+                samples.extend_from_slice(&clip.load()?.0);
+            }
             tagger.predict_samples(&samples, 16_000)?
         }
     };

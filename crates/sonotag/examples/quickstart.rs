@@ -85,7 +85,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     tagger.save(&dir)?;
     let loaded = Tagger::load(&dir)?;
     let clip = &test.clips[0];
-    let prediction = loaded.predict_samples(&clip.samples, clip.sample_rate)?;
+    let (samples, rate) = clip.load()?;
+    let prediction = loaded.predict_samples(&samples, rate)?;
     println!("\nclip {} (true labels {:?}):", clip.id, clip.labels);
     for (label, p) in prediction.top_k(3) {
         println!("  {label:<12} {p:.3}");

@@ -53,7 +53,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         tagger.save(&dir)?;
         let loaded = Tagger::load(&dir)?;
         for clip in data.clips.iter().take(50) {
-            loaded.predict_samples(&clip.samples, clip.sample_rate)?;
+            let (samples, rate) = clip.load()?;
+            loaded.predict_samples(&samples, rate)?;
         }
         round += 1;
         let now = rss_mib();

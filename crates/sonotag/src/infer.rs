@@ -9,6 +9,7 @@ use sonotag_nn::fused::FusedCnn;
 use crate::config::ClipPooling;
 use crate::error::{Error, Result};
 use crate::prep::ClipFeatures;
+use crate::store::SegmentStore;
 
 /// Segments scored together when no other batch size is asked for.
 const BATCH: usize = 64;
@@ -36,19 +37,17 @@ impl InputShape {
     }
 }
 
-/// Segment features laid out flat, with the clip of each segment and clip-level targets.
+/// Segment features laid out flat, with the clip of each segment.
 pub(crate) struct SegmentSet {
     /// `[n_segments][n_mels * n_frames]`, row-major.
     pub x: Vec<f32>,
     /// The clip each segment belongs to.
     pub clip_of: Vec<usize>,
-    /// `[n_clips][n_labels]` 0/1 targets (empty when unknown).
-    pub targets: Vec<f32>,
     pub n_clips: usize,
 }
 
 impl SegmentSet {
-    pub fn new(clips: &[ClipFeatures], targets: Vec<f32>) -> Self {
+    pub fn new(clips: &[ClipFeatures]) -> Self {
         let mut x = Vec::new();
         let mut clip_of = Vec::new();
         for (i, clip) in clips.iter().enumerate() {
@@ -60,10 +59,22 @@ impl SegmentSet {
         Self {
             x,
             clip_of,
-            targets,
             n_clips: clips.len(),
         }
     }
+}
+
+/// Segment features in a [`SegmentStore`] (memory up to a limit, then disk), with the clip of
+/// each segment and clip-level targets: the validation split of a training run, which grows
+/// with the dataset.
+pub(crate) struct StoredSegments {
+    /// The segments, in clip order.
+    pub store: SegmentStore,
+    /// The clip each segment belongs to.
+    pub clip_of: Vec<usize>,
+    /// `[n_clips][n_labels]` 0/1 targets.
+    pub targets: Vec<f32>,
+    pub n_clips: usize,
 }
 
 /// A network in inference mode, ready to score segments.
@@ -131,6 +142,49 @@ impl<'a> Scorer<'a> {
             &set.clip_of,
             set.n_clips,
             self.model.n_outputs(),
+            pooling,
+        ))
+    }
+}
+
+impl Scorer<'_> {
+    /// Clip logits `[n_clips][n_outputs]` of `set`, reading its store one batch at a time.
+    pub fn stored_clip_logits(
+        &self,
+        set: &StoredSegments,
+        pooling: ClipPooling,
+    ) -> Result<Vec<f32>> {
+        let n_outputs = self.model.n_outputs();
+        let mut segment_logits = Vec::with_capacity(set.store.len() * n_outputs);
+        let mut x = Vec::with_capacity(self.batch_size * self.shape.len());
+        let mut start = 0;
+        while start < set.store.len() {
+            let end = (start + self.batch_size).min(set.store.len());
+            x.clear();
+            for i in start..end {
+                set.store.read(i, &mut x)?;
+            }
+            // Segment indices in errors count from the start of the set, not of the batch.
+            let logits = self.segment_logits(&x).map_err(|e| match e {
+                Error::NonFiniteOutput {
+                    segment,
+                    output,
+                    value,
+                } => Error::NonFiniteOutput {
+                    segment: segment + start,
+                    output,
+                    value,
+                },
+                other => other,
+            })?;
+            segment_logits.extend(logits);
+            start = end;
+        }
+        Ok(pool_clips(
+            &segment_logits,
+            &set.clip_of,
+            set.n_clips,
+            n_outputs,
             pooling,
         ))
     }

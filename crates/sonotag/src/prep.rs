@@ -3,14 +3,17 @@
 //! Training and prediction go through the same [`FeaturePipeline`], so a model always sees
 //! features made exactly as during training.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 use sonotag_audio::{
-    AudioLimits, LogMel, MelExtractor, Normalizer, NormalizerFit, ResampleError, SegmentConfig,
-    resample_within, segment_within,
+    AudioLimits, ConfigError, LogMel, MelExtractor, Normalizer, NormalizerFit, ResampleError,
+    SegmentConfig, resample_within, segment_within,
 };
 
 use crate::cache::FeatureCache;
 pub(crate) use crate::config::FeatureConfig;
+use crate::dataset::Clip;
 use crate::error::{Error, Result};
 
 /// The log-mel features of one fixed-length segment of a clip.
@@ -113,45 +116,67 @@ impl FeaturePipeline {
         self.clip_with(&mut extractor, samples, sample_rate)
     }
 
-    /// Features of many clips in parallel; the result is independent of the thread count.
-    pub fn clips<'a, I>(&self, clips: I) -> Result<Vec<ClipFeatures>>
-    where
-        I: IntoParallelIterator<Item = (&'a [f32], u32)>,
-    {
-        self.clips_cached(clips, None)
-    }
-
-    /// Like [`Self::clips`], reading and filling an on-disk cache when one is given.
-    pub fn clips_cached<'a, I>(
+    /// Features of `n` clips in parallel, clip `i`'s audio fetched by `audio(i)` right before
+    /// its features are made and dropped right after, so only about one clip per thread is
+    /// decoded at a time; `done(seconds)` hears of each clip finished, with its length. Through
+    /// the cache when one is given; the result is independent of the thread count.
+    pub fn clips_fetched<'a, A, D>(
         &self,
-        clips: I,
+        n: usize,
+        audio: A,
+        done: D,
         cache: Option<&FeatureCache>,
     ) -> Result<Vec<ClipFeatures>>
     where
-        I: IntoParallelIterator<Item = (&'a [f32], u32)>,
+        A: Fn(usize) -> Result<(Cow<'a, [f32]>, u32)> + Sync,
+        D: Fn(f64) + Sync,
     {
         let mel = &self.config.mel;
-        let segment_len = self.n_mels() * self.n_frames;
-        clips
+        (0..n)
             .into_par_iter()
             .map_init(
                 || MelExtractor::with_limits(mel, &self.limits),
-                |extractor, (samples, rate)| {
-                    let extractor = extractor.as_mut().map_err(|e| Error::from(e.clone()))?;
-                    let Some(cache) = cache else {
-                        return self.clip_with(extractor, samples, rate);
-                    };
-                    let path = cache.path_for(samples, rate);
-                    let max_segments = self.max_segments(samples.len(), rate);
-                    if let Some(hit) = cache.get(&path, segment_len, max_segments) {
-                        return Ok(hit);
-                    }
-                    let features = self.clip_with(extractor, samples, rate)?;
-                    cache.put(&path, &features)?;
+                |extractor, i| {
+                    let (samples, rate) = audio(i)?;
+                    let features = self.clip_cached(extractor, &samples, rate, cache)?;
+                    done(samples.len() as f64 / f64::from(rate.max(1)));
                     Ok(features)
                 },
             )
             .collect()
+    }
+
+    /// The audio of `clip`, checked: its rate can be brought to the features' rate within the
+    /// limits and every sample is finite (errors name the clip and any manifest line).
+    pub fn clip_audio<'c>(&self, clip: &'c Clip) -> Result<(Cow<'c, [f32]>, u32)> {
+        let (samples, rate) = clip.load_within(&self.limits)?;
+        self.check_input_rate(rate)
+            .map_err(|e| Error::invalid_data(clip.describe(), e.to_string()))?;
+        Error::check_finite_audio(&clip.id, &samples)?;
+        Ok((samples, rate))
+    }
+
+    /// Features of one clip, read from and written to the cache when one is given.
+    fn clip_cached(
+        &self,
+        extractor: &mut std::result::Result<MelExtractor, ConfigError>,
+        samples: &[f32],
+        rate: u32,
+        cache: Option<&FeatureCache>,
+    ) -> Result<ClipFeatures> {
+        let extractor = extractor.as_mut().map_err(|e| Error::from(e.clone()))?;
+        let Some(cache) = cache else {
+            return self.clip_with(extractor, samples, rate);
+        };
+        let path = cache.path_for(samples, rate);
+        let max_segments = self.max_segments(samples.len(), rate);
+        let segment_len = self.n_mels() * self.n_frames;
+        if let Some(hit) = cache.get(&path, segment_len, max_segments) {
+            return Ok(hit);
+        }
+        let features = self.clip_with(extractor, samples, rate)?;
+        cache.put(&path, &features)?;
+        Ok(features)
     }
 
     /// The most segments a clip of `n_samples` at `sample_rate` can give (an upper bound: the

@@ -117,6 +117,14 @@ impl SegmentStore {
         matches!(self.data, Stored::File(_))
     }
 
+    /// Bytes of segments held in memory (0 once they spilled to disk).
+    pub fn memory_bytes(&self) -> usize {
+        match &self.data {
+            Stored::Memory(memory) => memory.len() * 4,
+            Stored::File(_) => 0,
+        }
+    }
+
     /// SHA-256 of all values, in the order they were pushed.
     pub fn digest(&self) -> [u8; 32] {
         self.digest

@@ -13,7 +13,7 @@
 //! assert_eq!(clips.len(), 4);
 //! assert!(clips.iter().all(|c| c.labels.iter().all(|l| SYNTHETIC_LABELS.contains(&l.as_str()))));
 //! // Deterministic: the same index gives the same clip.
-//! assert_eq!(config.clip(2).samples, clips[2].samples);
+//! assert_eq!(config.clip(2), clips[2]);
 //! ```
 
 use std::f32::consts::PI;
@@ -73,26 +73,38 @@ impl SyntheticConfig {
     }
 
     /// Writes the clips as 16-bit WAV files plus a `manifest.csv` (`path,labels`) into `dir`,
-    /// ready for `sonotag train`; returns the manifest's path.
+    /// ready for `sonotag train`; returns the manifest's path. Clips are generated and written
+    /// one per thread at a time, so a dataset of any length can be written.
     pub fn write_to_folder(&self, dir: &std::path::Path) -> crate::Result<std::path::PathBuf> {
         std::fs::create_dir_all(dir).map_err(crate::Error::io(dir))?;
+        let rows = (0..self.n_clips)
+            .into_par_iter()
+            .map(|i| self.write_clip(dir, i))
+            .collect::<crate::Result<Vec<String>>>()?;
         let mut manifest = String::from("path,labels\n");
-        for clip in self.generate() {
-            let name = format!("{}.wav", clip.id);
-            let path = dir.join(&name);
-            let mut bytes = std::io::Cursor::new(Vec::new());
-            sonotag_audio::wav::write_pcm16(&mut bytes, clip.sample_rate, &clip.samples).map_err(
-                |e| crate::Error::Io {
-                    path: path.clone(),
-                    source: std::io::Error::other(e),
-                },
-            )?;
-            crate::atomic::write_file(&path, bytes.get_ref())?;
-            manifest.push_str(&format!("{name},{}\n", clip.labels.join(";")));
+        for row in rows {
+            manifest.push_str(&row);
         }
         let path = dir.join("manifest.csv");
         crate::atomic::write_file(&path, manifest.as_bytes())?;
         Ok(path)
+    }
+
+    /// Writes clip `index` into `dir` and returns its manifest row.
+    fn write_clip(&self, dir: &std::path::Path, index: usize) -> crate::Result<String> {
+        let clip = self.clip(index);
+        let name = format!("{}.wav", clip.id);
+        let path = dir.join(&name);
+        let (samples, rate) = clip.load()?;
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        sonotag_audio::wav::write_pcm16(&mut bytes, rate, &samples).map_err(|e| {
+            crate::Error::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e),
+            }
+        })?;
+        crate::atomic::write_file(&path, bytes.get_ref())?;
+        Ok(format!("{name},{}\n", clip.labels.join(";")))
     }
 
     /// Generates clip `index` alone.
@@ -137,12 +149,12 @@ impl SyntheticConfig {
             let scale = 0.99 / peak;
             samples.iter_mut().for_each(|s| *s *= scale);
         }
-        Clip {
-            id: format!("synthetic-{:06}", index),
+        Clip::from_samples(
+            format!("synthetic-{index:06}"),
             samples,
-            sample_rate: self.sample_rate,
+            self.sample_rate,
             labels,
-        }
+        )
     }
 }
 
@@ -260,7 +272,7 @@ mod tests {
             seed: 8,
             ..config.clone()
         };
-        assert_ne!(all[5].samples, other_seed.clip(5).samples);
+        assert_ne!(all[5].audio, other_seed.clip(5).audio);
     }
 
     #[test]
@@ -271,8 +283,9 @@ mod tests {
             ..Default::default()
         };
         for clip in config.generate() {
-            assert_eq!(clip.samples.len(), 8000);
-            assert!(clip.samples.iter().all(|s| s.is_finite() && s.abs() < 1.0));
+            let (samples, _) = clip.load().unwrap();
+            assert_eq!(samples.len(), 8000);
+            assert!(samples.iter().all(|s| s.is_finite() && s.abs() < 1.0));
         }
     }
 
@@ -302,7 +315,7 @@ mod tests {
             ..Default::default()
         };
         for clip in config.generate() {
-            let energy = rms(&clip.samples);
+            let energy = rms(&clip.load().unwrap().0);
             if clip.labels.is_empty() {
                 assert!((energy - 0.02).abs() < 0.002, "noise-only rms {energy}");
             } else {

@@ -24,7 +24,10 @@ fn probe() -> Vec<f32> {
         ..Default::default()
     }
     .clip(0)
-    .samples
+    .load()
+    .unwrap()
+    .0
+    .into_owned()
 }
 
 fn child(root: &Path) -> ! {

@@ -20,7 +20,7 @@ fn write_wav(path: &Path) {
     }
     .clip(0);
     let mut bytes = std::io::Cursor::new(Vec::new());
-    sonotag::audio::wav::write_pcm16(&mut bytes, 16_000, &clip.samples).unwrap();
+    sonotag::audio::wav::write_pcm16(&mut bytes, 16_000, &clip.load().unwrap().0).unwrap();
     std::fs::write(path, bytes.into_inner()).unwrap();
 }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use sonotag::audio::{AudioError, DecodeError, SegmentConfig};
-use sonotag::dataset::Dataset;
+use sonotag::dataset::{Clip, Dataset};
 use sonotag::synthetic::SYNTHETIC_LABELS;
 use sonotag::{Error, Limits, ModelSpec, Tagger};
 
@@ -69,8 +69,9 @@ fn predicting_a_file_with_a_hostile_rate_names_the_file_and_the_limit() {
 #[test]
 fn a_training_clip_at_a_hostile_rate_is_named_before_features_are_made() {
     let mut data = clips();
-    data[3].sample_rate = 1;
+    let (samples, _) = data[3].load().unwrap();
     let id = data[3].id.clone();
+    data[3] = Clip::from_samples(&id, samples.into_owned(), 1, data[3].labels.clone());
     let err = tiny().train(&Dataset::from_clips(data)).unwrap_err();
     assert!(matches!(err, Error::InvalidData { .. }), "{err:?}");
     assert_line(&err, &[&id, "1 Hz", "min_sample_rate"]);

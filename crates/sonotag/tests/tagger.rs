@@ -92,7 +92,7 @@ fn learns_the_synthetic_task_and_calibrates() {
         eval.calibrated.roc_auc.macro_average
     );
     let prediction = tagger
-        .predict_samples(&test.clips[0].samples, 16_000)
+        .predict_samples(&test.clips[0].load().unwrap().0, 16_000)
         .unwrap();
     assert_eq!(prediction.labels.len(), SYNTHETIC_LABELS.len());
     assert!(prediction.clip.iter().all(|p| (0.0..=1.0).contains(p)));
@@ -114,7 +114,7 @@ fn losses_and_probe(train: &Dataset, network: CnnConfig, seed: u64) -> (Vec<f64>
         .map(|m| m.train_loss)
         .collect();
     let probe = tagger
-        .predict_samples(&train.clips[0].samples, 16_000)
+        .predict_samples(&train.clips[0].load().unwrap().0, 16_000)
         .unwrap();
     (losses, probe.clip)
 }
@@ -155,7 +155,7 @@ fn save_and_load_round_trip_exactly() {
         .clips
         .iter()
         .take(3)
-        .flat_map(|c| c.samples.clone())
+        .flat_map(|c| c.load().unwrap().0.into_owned())
         .collect();
     let a = tagger.predict_samples(&long, 16_000).unwrap();
     let b = loaded.predict_samples(&long, 16_000).unwrap();
@@ -231,12 +231,12 @@ fn bad_training_input_is_a_typed_error() {
     );
     // A label the builder was not told about.
     let mut odd = train.clone();
-    odd.clips.push(Clip {
-        id: "odd".into(),
-        samples: vec![0.0; 16_000],
-        sample_rate: 16_000,
-        labels: vec!["owl".into()],
-    });
+    odd.clips.push(Clip::from_samples(
+        "odd",
+        vec![0.0; 16_000],
+        16_000,
+        vec!["owl".into()],
+    ));
     let err = small_builder().train(&odd).unwrap_err();
     assert!(err.to_string().contains("owl"), "{err}");
     // A custom head narrower than the label set.
@@ -411,7 +411,9 @@ fn multiclass_task_trains_softmax_and_round_trips() {
     // Probabilities are a softmax: every row sums to one, and the prediction is one class.
     let mut correct = 0;
     for clip in &test.clips {
-        let p = tagger.predict_samples(&clip.samples, 16_000).unwrap();
+        let p = tagger
+            .predict_samples(&clip.load().unwrap().0, 16_000)
+            .unwrap();
         let sum: f32 = p.clip.iter().sum();
         assert!((sum - 1.0).abs() < 1e-4, "{sum}");
         for s in &p.segments {
@@ -428,10 +430,10 @@ fn multiclass_task_trains_softmax_and_round_trips() {
     tagger.save(dir.path().join("m")).unwrap();
     let loaded = Tagger::load(dir.path().join("m")).unwrap();
     assert_eq!(loaded.task(), TaskKind::MultiClass);
-    let clip = &test.clips[0];
+    let (samples, _) = test.clips[0].load().unwrap();
     assert_eq!(
-        loaded.predict_samples(&clip.samples, 16_000).unwrap(),
-        tagger.predict_samples(&clip.samples, 16_000).unwrap()
+        loaded.predict_samples(&samples, 16_000).unwrap(),
+        tagger.predict_samples(&samples, 16_000).unwrap()
     );
 }
 

@@ -11,5 +11,6 @@ mod hostile_inputs;
 mod hostile_limits;
 mod hostile_models;
 mod instruments;
+mod lazy_data;
 mod streaming;
 mod tagger;

@@ -236,17 +236,25 @@ pub fn run(args: Args) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Progress on stderr: a bar on a terminal, one line per epoch otherwise.
+/// Progress on stderr: bars on a terminal (features, then each epoch), one line per stage
+/// otherwise.
 fn progress_reporter() -> impl FnMut(&TrainEvent) + Send + 'static {
     let terminal = std::io::stderr().is_terminal();
     let mut bar: Option<ProgressBar> = None;
+    let mut features = FeatureProgress::new(terminal);
     move |event| match event {
+        TrainEvent::Features {
+            files_done,
+            files_total,
+            audio_seconds_done,
+        } => features.update(*files_done, *files_total, *audio_seconds_done),
         TrainEvent::Start {
             train_segments,
             val_clips,
             device,
             ..
         } => {
+            features.finish();
             note(&format!(
                 "training on {train_segments} segments, validating on {val_clips} clips ({device})"
             ));
@@ -299,5 +307,66 @@ fn progress_reporter() -> impl FnMut(&TrainEvent) + Send + 'static {
             ));
         }
         _ => {}
+    }
+}
+
+/// The feature stage's progress: a bar of files done with the hours of audio so far and the
+/// time left on a terminal; one summary line otherwise.
+struct FeatureProgress {
+    terminal: bool,
+    bar: Option<ProgressBar>,
+    started: std::time::Instant,
+    files: usize,
+    seconds: f64,
+}
+
+impl FeatureProgress {
+    fn new(terminal: bool) -> Self {
+        Self {
+            terminal,
+            bar: None,
+            started: std::time::Instant::now(),
+            files: 0,
+            seconds: 0.0,
+        }
+    }
+
+    fn update(&mut self, files_done: usize, files_total: usize, audio_seconds: f64) {
+        if self.files == 0 {
+            self.started = std::time::Instant::now();
+        }
+        self.files = files_done;
+        self.seconds = audio_seconds;
+        if !self.terminal {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let b = ProgressBar::new(files_total as u64);
+            if let Ok(style) = ProgressStyle::with_template(
+                "features [{bar:30}] {pos}/{len} files, {msg} h of audio, {eta} left",
+            ) {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b
+        });
+        // The message first: setting the position draws the bar.
+        bar.set_message(format!("{:.2}", audio_seconds / 3600.0));
+        bar.set_position(files_done as u64);
+    }
+
+    /// Ends the stage (once): clears the bar and says what was done.
+    fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if self.files > 0 {
+            note(&format!(
+                "features of {} files ({:.2} h of audio) in {:.1} s",
+                self.files,
+                self.seconds / 3600.0,
+                self.started.elapsed().as_secs_f64()
+            ));
+            self.files = 0;
+        }
     }
 }

@@ -1,21 +1,29 @@
 //! Datasets: labelled clips from a manifest CSV, a folder-per-label tree, or memory.
+//!
+//! A dataset read from files only lists them: each clip's audio is decoded when it is used
+//! (training and evaluation decode a chunk of clips at a time, in parallel, and drop the
+//! samples once the features are made), so a dataset need not fit in memory.
 
 mod manifest;
 mod walk;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
+use sonotag_audio::AudioLimits;
+use sonotag_audio::decode::decode_file_within;
 
 pub use manifest::{DEFAULT_MAX_LABELS, Manifest, ManifestEntry, check_label_count};
 pub use walk::{WalkOptions, audio_files, expand_inputs};
 
-/// Labelled clips in memory, ready to train on or evaluate.
+/// Labelled clips: audio in memory or files decoded when used, ready to train on or evaluate.
 ///
 /// ```
 /// use sonotag::dataset::{Clip, Dataset};
 ///
-/// let clip = Clip { id: "a".into(), samples: vec![0.0; 16000], sample_rate: 16000, labels: vec!["dog".into()] };
+/// let clip = Clip::from_samples("a", vec![0.0; 16000], 16000, vec!["dog".into()]);
 /// let data = Dataset::from_clips(vec![clip]);
 /// assert_eq!(data.labels(), ["dog"]);
 /// ```
@@ -26,56 +34,72 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Wraps clips already in memory.
+    /// Wraps clips already built.
     pub fn from_clips(clips: Vec<Clip>) -> Self {
         Self { clips }
     }
 
-    /// Reads the manifest at `path` and decodes its audio files in parallel. A missing or
-    /// undecodable file is an error naming the manifest line.
+    /// Reads the manifest at `path` and lists its audio files without decoding them: each is
+    /// decoded when training or evaluation uses it, and an undecodable file is then an error
+    /// naming the manifest line ([`DatasetError::Audio`]). A missing file is that error now,
+    /// before any work. [`Self::load_audio`] decodes them all now instead.
     pub fn from_manifest(path: &Path) -> Result<Self, crate::Error> {
         let manifest = Manifest::read(path)?;
-        Self::from_entries(&manifest.entries, Some(&manifest.source))
+        // One metadata call per file: cheap next to decoding, and a typo in a manifest is
+        // named before hours of feature extraction.
+        if let Some(entry) = manifest.entries.par_iter().find_first(|e| !e.path.exists()) {
+            return Err(DatasetError::Audio {
+                path: manifest.source.clone(),
+                line: entry.line,
+                source: sonotag_audio::AudioError::NotFound {
+                    path: entry.path.clone(),
+                },
+            }
+            .into());
+        }
+        let source: Arc<Path> = Arc::from(manifest.source.as_path());
+        let clips = manifest
+            .entries
+            .into_iter()
+            .map(|entry| {
+                let mut clip = Clip::from_file(entry.path, entry.labels);
+                clip.manifest_line = Some((Arc::clone(&source), entry.line));
+                clip
+            })
+            .collect();
+        Ok(Self { clips })
     }
 
-    /// Reads a folder-per-label tree (see [`folder_tree`]); symbolic links inside it are
-    /// skipped (see [`WalkOptions`]).
+    /// Lists a folder-per-label tree (see [`folder_tree`]) without decoding it; symbolic links
+    /// inside it are skipped (see [`WalkOptions`]).
     pub fn from_folder(root: &Path) -> Result<Self, crate::Error> {
         Self::from_folder_with(root, &WalkOptions::default())
     }
 
-    /// Reads a folder-per-label tree (see [`folder_tree`]) under the link policy of `options`.
+    /// Lists a folder-per-label tree (see [`folder_tree`]) under the link policy of `options`,
+    /// without decoding it.
     pub fn from_folder_with(root: &Path, options: &WalkOptions) -> Result<Self, crate::Error> {
-        Self::from_entries(&folder_tree(root, options)?, None)
+        let clips = folder_tree(root, options)?
+            .into_iter()
+            .map(|entry| Clip::from_file(entry.path, entry.labels))
+            .collect();
+        Ok(Self { clips })
     }
 
-    fn from_entries(
-        entries: &[ManifestEntry],
-        manifest: Option<&Path>,
-    ) -> Result<Self, crate::Error> {
-        let clips = entries
-            .par_iter()
-            .map(|entry| {
-                let audio =
-                    sonotag_audio::decode::decode_file(&entry.path).map_err(
-                        |e| match manifest {
-                            Some(m) => crate::Error::from(DatasetError::Audio {
-                                path: m.to_path_buf(),
-                                line: entry.line,
-                                source: e,
-                            }),
-                            None => crate::Error::from(e),
-                        },
-                    )?;
-                Ok(Clip {
-                    id: entry.path.display().to_string(),
-                    sample_rate: audio.sample_rate(),
-                    samples: audio.into_mono(),
-                    labels: entry.labels.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>, crate::Error>>()?;
-        Ok(Self { clips })
+    /// Decodes every clip that is still a file, in parallel, so that the whole dataset is
+    /// held in memory (for repeated use of a small dataset). A file that cannot be decoded is
+    /// an error naming it (and its manifest line).
+    pub fn load_audio(&mut self) -> Result<(), crate::Error> {
+        self.clips.par_iter_mut().try_for_each(|clip| {
+            if let ClipAudio::File(_) = clip.audio {
+                let (samples, sample_rate) = decode_clip(clip, &AudioLimits::default())?;
+                clip.audio = ClipAudio::Samples {
+                    samples,
+                    sample_rate,
+                };
+            }
+            Ok(())
+        })
     }
 
     /// Number of clips.
@@ -96,17 +120,136 @@ impl Dataset {
     }
 }
 
-/// A labelled clip held in memory.
+/// A labelled clip: samples in memory, or an audio file decoded when the clip is used.
+///
+/// Build one with [`Clip::from_samples`] or [`Clip::from_file`]; [`Clip::load`] gives its
+/// samples either way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Clip {
     /// A name for the clip (a file path, or any identifier), used in reports and errors.
     pub id: String,
-    /// Mono samples in [-1, 1).
-    pub samples: Vec<f32>,
-    /// Sample rate of `samples` in Hz.
-    pub sample_rate: u32,
+    /// The clip's audio.
+    pub audio: ClipAudio,
     /// The labels present in the clip (possibly none).
     pub labels: Vec<String>,
+    /// The manifest and 1-based line the clip was listed on, named by decoding errors.
+    manifest_line: Option<(Arc<Path>, u64)>,
+}
+
+/// Where a [`Clip`]'s audio is.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ClipAudio {
+    /// Mono samples in memory.
+    Samples {
+        /// Mono samples in [-1, 1).
+        samples: Vec<f32>,
+        /// Sample rate of `samples` in Hz.
+        sample_rate: u32,
+    },
+    /// An audio file, decoded (and mixed down to mono) each time the clip is used.
+    File(PathBuf),
+}
+
+impl Clip {
+    /// A clip of mono `samples` at `sample_rate` Hz held in memory.
+    pub fn from_samples(
+        id: impl Into<String>,
+        samples: Vec<f32>,
+        sample_rate: u32,
+        labels: Vec<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            audio: ClipAudio::Samples {
+                samples,
+                sample_rate,
+            },
+            labels,
+            manifest_line: None,
+        }
+    }
+
+    /// A clip of the audio file at `path`, decoded when used; its id is the path.
+    pub fn from_file(path: impl Into<PathBuf>, labels: Vec<String>) -> Self {
+        let path = path.into();
+        Self {
+            id: path.display().to_string(),
+            audio: ClipAudio::File(path),
+            labels,
+            manifest_line: None,
+        }
+    }
+
+    /// The manifest and 1-based line this clip was read from, if it came from a manifest.
+    pub fn manifest_line(&self) -> Option<(&Path, u64)> {
+        self.manifest_line.as_ref().map(|(p, l)| (&**p, *l))
+    }
+
+    /// The clip's mono samples and their rate: borrowed when in memory, decoded from the
+    /// file otherwise (an error names the file and, for a manifest clip, its line).
+    ///
+    /// ```
+    /// use sonotag::dataset::Clip;
+    /// let clip = Clip::from_samples("a", vec![0.5; 4], 8000, vec![]);
+    /// let (samples, rate) = clip.load()?;
+    /// assert_eq!((&samples[..], rate), (&[0.5; 4][..], 8000));
+    /// # Ok::<(), sonotag::Error>(())
+    /// ```
+    pub fn load(&self) -> Result<(Cow<'_, [f32]>, u32), crate::Error> {
+        self.load_within(&AudioLimits::default())
+    }
+
+    /// [`Self::load`] with explicit limits for decoding (the sample-rate range and the most
+    /// frames a file may decode to, [`AudioLimits::max_decode_frames`]).
+    pub fn load_within(&self, limits: &AudioLimits) -> Result<(Cow<'_, [f32]>, u32), crate::Error> {
+        match &self.audio {
+            ClipAudio::Samples {
+                samples,
+                sample_rate,
+            } => Ok((Cow::Borrowed(samples), *sample_rate)),
+            ClipAudio::File(_) => {
+                let (samples, rate) = decode_clip(self, limits)?;
+                Ok((Cow::Owned(samples), rate))
+            }
+        }
+    }
+
+    /// How errors name the clip: its id, with the manifest line when it has one.
+    pub(crate) fn describe(&self) -> String {
+        match &self.manifest_line {
+            Some((manifest, line)) => {
+                format!("clip `{}` ({}, line {line})", self.id, manifest.display())
+            }
+            None => format!("clip `{}`", self.id),
+        }
+    }
+}
+
+/// Decodes the file of a file clip to mono samples and their rate (a clip in memory is
+/// copied). The one place clip files are decoded, so that a change of decoder (formats,
+/// limits) reaches training, evaluation and [`Dataset::load_audio`] alike.
+pub(crate) fn decode_clip(
+    clip: &Clip,
+    limits: &AudioLimits,
+) -> Result<(Vec<f32>, u32), crate::Error> {
+    let path = match &clip.audio {
+        ClipAudio::File(path) => path,
+        ClipAudio::Samples {
+            samples,
+            sample_rate,
+        } => return Ok((samples.clone(), *sample_rate)),
+    };
+    let audio = decode_file_within(path, limits).map_err(|e| match &clip.manifest_line {
+        Some((manifest, line)) => crate::Error::from(DatasetError::Audio {
+            path: manifest.to_path_buf(),
+            line: *line,
+            source: e,
+        }),
+        None => crate::Error::from(e),
+    })?;
+    let rate = audio.sample_rate();
+    Ok((audio.into_mono(), rate))
 }
 
 /// What went wrong while reading a dataset.

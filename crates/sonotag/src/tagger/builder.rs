@@ -138,7 +138,7 @@ impl TaggerBuilder {
         self
     }
 
-    /// Keeps at most about `bytes` of training features in memory, the rest on disk
+    /// Keeps at most about `bytes` of features in memory, the rest on disk
     /// ([`RunOptions::feature_memory_limit`]).
     pub fn feature_memory_limit(mut self, bytes: usize) -> Self {
         self.run = self.run.feature_memory_limit(bytes);

@@ -2,16 +2,18 @@
 
 use std::path::Path;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use sonotag_metrics::{MetricsReport, ReportOptions, ScoreMatrix, TargetMatrix, metrics_report};
 
 use super::Tagger;
-use crate::dataset::Dataset;
+use crate::dataset::{ClipAudio, Dataset};
 use crate::error::{Error, Result};
 use crate::infer::SegmentSet;
 use crate::link;
 use crate::train::targets_of;
+
+/// Clips decoded and scored together (in parallel) during evaluation.
+const EVAL_CHUNK: usize = 64;
 
 /// Metrics of clip-level probabilities before and after calibration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -134,22 +136,31 @@ impl Tagger {
     }
 
     /// Clip-level logits and 0/1 targets of a dataset (labels unknown to the model are an error).
+    /// Clips are decoded a chunk at a time, in parallel, right before their features are made,
+    /// so the dataset's audio is never held at once.
     fn clip_logits(&self, data: &Dataset) -> Result<(Vec<f32>, Vec<u8>)> {
         let targets = targets_of(data, &self.labels)?;
+        // The rate of every clip in memory first, before any features are made; a file's rate
+        // is checked once it is decoded.
         for clip in &data.clips {
-            Error::check_finite_audio(&clip.id, &clip.samples)?;
-            self.pipeline
-                .check_input_rate(clip.sample_rate)
-                .map_err(|e| Error::invalid_data(format!("clip `{}`", clip.id), e.to_string()))?;
+            if let ClipAudio::Samples { sample_rate, .. } = clip.audio {
+                self.pipeline
+                    .check_input_rate(sample_rate)
+                    .map_err(|e| Error::invalid_data(clip.describe(), e.to_string()))?;
+            }
         }
-        let mut features = self.pipeline.clips(
-            data.clips
-                .par_iter()
-                .map(|c| (&c.samples[..], c.sample_rate)),
-        )?;
-        self.pipeline.normalize(&self.normalizer, &mut features)?;
-        let set = SegmentSet::new(&features, Vec::new());
-        let logits = self.scorer().clip_logits(&set, self.clip_pooling)?;
+        let mut logits = Vec::with_capacity(data.len() * self.labels.len());
+        for chunk in data.clips.chunks(EVAL_CHUNK) {
+            let mut features = self.pipeline.clips_fetched(
+                chunk.len(),
+                |k| self.pipeline.clip_audio(&chunk[k]),
+                |_| {},
+                None,
+            )?;
+            self.pipeline.normalize(&self.normalizer, &mut features)?;
+            let set = SegmentSet::new(&features);
+            logits.extend(self.scorer().clip_logits(&set, self.clip_pooling)?);
+        }
         Ok((logits, targets.iter().map(|&t| t as u8).collect()))
     }
 }

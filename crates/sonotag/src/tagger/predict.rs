@@ -183,7 +183,7 @@ impl Tagger {
     }
 
     fn predict_features(&self, source: String, features: ClipFeatures) -> Result<Prediction> {
-        let set = SegmentSet::new(std::slice::from_ref(&features), Vec::new());
+        let set = SegmentSet::new(std::slice::from_ref(&features));
         let logits = self.scorer().segment_logits(&set.x)?;
         let n = self.labels.len();
         let pooled = infer::pool_clips(&logits, &set.clip_of, 1, n, self.clip_pooling);

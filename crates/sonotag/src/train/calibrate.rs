@@ -10,7 +10,7 @@ use sonotag_nn::fused::FusedCnn;
 use super::plan::Plan;
 use crate::config::{CalibrationMethod, TaskKind, TrainConfig};
 use crate::error::Result;
-use crate::infer::{Scorer, SegmentSet};
+use crate::infer::{Scorer, StoredSegments};
 use crate::link;
 use crate::tagger::Evaluation;
 
@@ -26,13 +26,14 @@ pub(super) struct Calibration {
 /// (scored through `fused`, its folded twin, when given).
 pub(super) fn calibrate(
     plan: &Plan,
-    val: &SegmentSet,
+    val: &StoredSegments,
     model: &Cnn,
     fused: Option<&FusedCnn>,
 ) -> Result<Calibration> {
     let config = &plan.config;
     let n_labels = plan.n_labels();
-    let logits = Scorer::new(model, fused, plan.shape).clip_logits(val, config.clip_pooling)?;
+    let logits =
+        Scorer::new(model, fused, plan.shape).stored_clip_logits(val, config.clip_pooling)?;
     let targets: Vec<u8> = val.targets.iter().map(|&t| u8::from(t >= 0.5)).collect();
     let target_matrix = TargetMatrix::new(&targets, val.n_clips, n_labels)?;
     let calibrator = fit_calibrator(config, &logits, &targets, &target_matrix)?;

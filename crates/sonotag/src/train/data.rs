@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use super::features::TrainSegments;
 use super::plan::Plan;
 use crate::config::{TaskKind, TrainConfig};
-use crate::dataset::{Clip, Dataset};
+use crate::dataset::{Clip, ClipAudio, Dataset};
 use crate::error::{Error, Result};
 use crate::infer::InputShape;
 use crate::split::{SplitError, iterative_stratification};
@@ -80,12 +80,15 @@ pub(super) fn split<'a>(
             )
         }
     };
+    // Audio in memory is checked now; a file's audio when it is decoded.
     for clip in train
         .iter()
         .map(|&i| &data.clips[i])
         .chain(val.iter().copied())
     {
-        Error::check_finite_audio(&clip.id, &clip.samples)?;
+        if let ClipAudio::Samples { samples, .. } = &clip.audio {
+            Error::check_finite_audio(&clip.id, samples)?;
+        }
     }
     Ok(Split {
         train_targets: rows(&all_targets, &train, n_labels),
@@ -305,12 +308,7 @@ mod tests {
         if let Some(i) = nan_at {
             samples[i] = f32::NAN;
         }
-        Clip {
-            id: id.into(),
-            samples,
-            sample_rate: 16_000,
-            labels: vec!["a".into()],
-        }
+        Clip::from_samples(id, samples, 16_000, vec!["a".into()])
     }
 
     #[test]

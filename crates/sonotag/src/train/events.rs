@@ -29,6 +29,18 @@ pub struct EpochMetrics {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum TrainEvent {
+    /// The features of one more clip are done (decoded, resampled, log-mel): sent after each
+    /// clip, training clips first, then validation clips, before [`TrainEvent::Start`]. Sent
+    /// from whichever thread finished the clip, one event at a time, with counts that only
+    /// grow.
+    Features {
+        /// Clips done so far (training and validation).
+        files_done: usize,
+        /// Clips in the run (training and validation).
+        files_total: usize,
+        /// Seconds of audio in the clips done so far.
+        audio_seconds_done: f64,
+    },
     /// Training is about to start.
     Start {
         /// Training segments.

@@ -23,7 +23,7 @@ use super::{EpochMetrics, TrainEvent};
 use crate::checkpoint::{self, CheckpointSpec};
 use crate::config::{TaskKind, TrainConfig};
 use crate::error::{Error, Result};
-use crate::infer::{InputShape, Scorer, SegmentSet};
+use crate::infer::{InputShape, Scorer, StoredSegments};
 
 /// The seed of training step `step`'s dropout masks (and of other per-epoch draws).
 pub(super) fn step_seed(seed: u64, step: usize) -> u64 {
@@ -114,7 +114,7 @@ struct Fit<'a> {
     config: &'a TrainConfig,
     shape: InputShape,
     n_labels: usize,
-    val: &'a SegmentSet,
+    val: &'a StoredSegments,
     /// The autodiff device of training.
     device: Device,
     task: TrainTask,
@@ -339,7 +339,7 @@ impl Fit<'_> {
         };
         let logits = Scorer::new(model, None, self.shape)
             .with_batch_size(self.config.batch_size.max(64))
-            .clip_logits(self.val, self.config.clip_pooling)
+            .stored_clip_logits(self.val, self.config.clip_pooling)
             .map_err(|e| match e {
                 Error::NonFiniteOutput { .. } => diverged(e.to_string()),
                 other => other,

@@ -45,7 +45,9 @@ pub(crate) fn train(
     run.check()?;
     let plan = Plan::new(settings, data, &run.limits)?;
     let split = data::split(&plan, data, run.validation.as_ref())?;
-    let features = features::compute(&plan, data, split, &run)?;
+    // The callback is lent to the feature threads, then to the epoch loop.
+    let mut on_event = std::mem::replace(&mut run.on_event, Box::new(|_| {}));
+    let features = features::compute(&plan, data, split, &run, &mut *on_event)?;
     let device = run.device_or_default();
     let checkpoint = checkpoint_spec(&plan, &features, &run)?;
     let fitted = fit::fit(
@@ -53,7 +55,7 @@ pub(crate) fn train(
         &features,
         &device,
         checkpoint.as_ref(),
-        &mut *run.on_event,
+        &mut *on_event,
     )?;
     let fused = infer::fuse(&fitted.model);
     let calibration = calibrate::calibrate(&plan, &features.val, &fitted.model, fused.as_ref())?;
@@ -129,7 +131,7 @@ fn fingerprint(plan: &Plan, features: &Features) -> Result<String> {
         &train.store.digest(),
         &floats(&train.targets),
         &clips(&train.clip_of),
-        &floats(&val.x),
+        &val.store.digest(),
         &floats(&val.targets),
         &clips(&val.clip_of),
     ]))

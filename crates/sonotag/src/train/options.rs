@@ -9,8 +9,11 @@ use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 
-/// Training features held in memory before they spill to disk, by default.
-const DEFAULT_FEATURE_MEMORY: usize = 2 << 30;
+/// Features held in memory before they spill to disk, by default: about 2.9 hours of audio at
+/// the default settings (26 KB per second). Spilled segments are read back a batch at a time,
+/// from the page cache while it holds them, at a cost far below a training step's, so a larger
+/// default would only raise the resident memory of runs on a few hours of audio or more.
+const DEFAULT_FEATURE_MEMORY: usize = 256 << 20;
 
 type EventCallback = Box<dyn FnMut(&TrainEvent) + Send>;
 
@@ -99,8 +102,10 @@ impl RunOptions {
         self
     }
 
-    /// Keeps at most about `bytes` of training features in memory (default 2 GiB); beyond
-    /// that they live in an anonymous temporary file and are read back batch by batch.
+    /// Keeps at most about `bytes` of features in memory (default 256 MiB), training and
+    /// validation together; beyond that they live in anonymous temporary files and are read
+    /// back batch by batch. Clips are decoded a chunk at a time while their features are made,
+    /// so this budget, not the length of the dataset, bounds the memory a run takes.
     pub fn feature_memory_limit(mut self, bytes: usize) -> Self {
         self.feature_memory_limit = bytes;
         self

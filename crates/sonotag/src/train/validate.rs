@@ -4,7 +4,7 @@ use sonotag_metrics::{ScoreMatrix, TargetMatrix, calibration_error, ranking_metr
 
 use crate::config::TrainConfig;
 use crate::error::Result;
-use crate::infer::SegmentSet;
+use crate::infer::StoredSegments;
 use crate::link;
 
 /// What an epoch's validation measured.
@@ -18,7 +18,7 @@ pub(super) struct Validation {
 /// The validation metrics of finite clip `logits` `[val.n_clips][n_labels]`.
 pub(super) fn metrics(
     logits: &[f32],
-    val: &SegmentSet,
+    val: &StoredSegments,
     n_labels: usize,
     config: &TrainConfig,
 ) -> Result<Validation> {
