@@ -139,7 +139,8 @@ impl Resampler {
 /// planned resampler can serve many streams in turn (each [`Resampler::stream`] resets it).
 #[derive(Debug)]
 pub struct ResampleStream {
-    /// Input not yet handed to rubato: always shorter than one rubato chunk between calls.
+    /// Input not yet handed to rubato: shorter than one rubato chunk between pushes (the
+    /// lead-in zeros alone may be longer until the first push).
     pending: Vec<f32>,
     /// Leading outputs still to discard (the filter-delay compensation).
     to_drop: usize,
@@ -161,8 +162,7 @@ impl ResampleStream {
         let (a, b) = resampler.reduced_ratio();
         // The rates were checked when the resampler was planned, so a and b are below
         // max_sample_rate: a bounded allocation.
-        let mut pending = Vec::with_capacity(CHUNK);
-        pending.resize(a - 1, 0.0);
+        let pending = vec![0.0; a - 1];
         Self {
             pending,
             to_drop: b - 1,
@@ -180,17 +180,8 @@ impl ResampleStream {
         out: &mut Vec<f32>,
     ) -> Result<(), ResampleError> {
         self.n_in += input.len() as u64;
-        let mut rest = input;
-        while !rest.is_empty() {
-            let take = (CHUNK - self.pending.len()).min(rest.len());
-            self.pending.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            if self.pending.len() == CHUNK {
-                let n = resampler.run(Some(&self.pending), false)?;
-                self.pending.clear();
-                self.take_output(resampler, n);
-            }
-        }
+        self.pending.extend_from_slice(input);
+        self.run_whole_chunks(resampler)?;
         // Outputs below floor(n_in * to / from) are final: the final length, round(n * to /
         // from) with n >= n_in, can only be larger.
         let safe = resampler.output_len_floor(self.n_in);
@@ -206,6 +197,7 @@ impl ResampleStream {
         out: &mut Vec<f32>,
     ) -> Result<(), ResampleError> {
         let want = resampler.output_len(usize::try_from(self.n_in).unwrap_or(usize::MAX)) as u64;
+        self.run_whole_chunks(resampler)?;
         if !self.pending.is_empty() {
             let pending = std::mem::take(&mut self.pending);
             let n = resampler.run(Some(&pending), true)?;
@@ -222,6 +214,20 @@ impl ResampleStream {
             self.take_output(resampler, n);
         }
         self.release(want, out);
+        Ok(())
+    }
+
+    /// Hands rubato every whole chunk of `pending`, counted from the start of the lead-in
+    /// zeros: the chunking of the whole-clip path whatever the pushes (the lead-in alone may
+    /// be several chunks).
+    fn run_whole_chunks(&mut self, resampler: &mut Resampler) -> Result<(), ResampleError> {
+        let mut start = 0;
+        while self.pending.len() - start >= CHUNK {
+            let n = resampler.run(Some(&self.pending[start..start + CHUNK]), false)?;
+            self.take_output(resampler, n);
+            start += CHUNK;
+        }
+        self.pending.drain(..start);
         Ok(())
     }
 

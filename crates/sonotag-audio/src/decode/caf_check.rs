@@ -9,8 +9,9 @@
 //! - PCM (`lpcm`) with more bytes per frame than its channels can use (8 per channel):
 //!   Symphonia reads 1152 frames at a time.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 
+use super::read_at::read_at;
 use super::{AudioFormat, DecodeError};
 
 /// Chunks walked at most.
@@ -21,20 +22,6 @@ fn malformed(reason: String) -> DecodeError {
         format: AudioFormat::Caf,
         reason,
     }
-}
-
-fn read_at<R: Read + Seek>(r: &mut R, pos: u64, buf: &mut [u8]) -> Result<usize, DecodeError> {
-    r.seek(SeekFrom::Start(pos))?;
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(n)
 }
 
 /// Checks the CAF stream `r` of `file_len` bytes (rewound afterwards).

@@ -8,8 +8,9 @@
 //! frame header by frame header with bounded reads, and any further `ID3` header in the first
 //! [`SCAN`] bytes before the first frame sync or container magic is checked the same way.
 
-use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 
+use super::read_at::read_at;
 use super::{AudioFormat, DecodeError};
 
 /// Bytes of the stream head searched for tags that do not follow each other.
@@ -60,20 +61,6 @@ fn check_inner<R: Read + Seek>(
         tag(r, format, at + pos as u64, file_len)?;
     }
     Ok(at)
-}
-
-fn read_at<R: Read + Seek>(r: &mut R, pos: u64, buf: &mut [u8]) -> Result<usize, DecodeError> {
-    r.seek(SeekFrom::Start(pos))?;
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(n)
 }
 
 fn syncsafe(b: &[u8]) -> u64 {

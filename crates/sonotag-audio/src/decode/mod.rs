@@ -70,6 +70,8 @@ mod caf_check;
 mod id3_check;
 #[cfg(feature = "symphonia")]
 mod mp4_check;
+#[cfg(feature = "symphonia")]
+mod read_at;
 mod sniff;
 mod stream;
 #[cfg(feature = "symphonia")]

@@ -20,7 +20,7 @@
 //! A top-level box that runs past the end of the file (a cut `mdat`) is left to Symphonia,
 //! which refuses it ("truncated file?"); its children are checked against what is present.
 
-use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 
 use super::{AudioFormat, DecodeError};
 
@@ -79,17 +79,7 @@ struct Walk<'a, R> {
 impl<R: Read + Seek> Walk<'_, R> {
     /// Reads up to `buf.len()` bytes at `pos`; returns how many were there.
     fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> Result<usize, DecodeError> {
-        self.r.seek(SeekFrom::Start(pos))?;
-        let mut n = 0;
-        while n < buf.len() {
-            match self.r.read(&mut buf[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(n)
+        super::read_at::read_at(self.r, pos, buf)
     }
 
     /// Walks the boxes in `[start, end)`; `parent` is the enclosing box's type (None at the
