@@ -508,7 +508,7 @@ fn random_bytes_after_each_magic_give_typed_errors() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     /// Truncating and mutating any fixture never panics and never allocates more than the
     /// harness's bound (crate::harness::audio_decode, shared with the fuzz target).
@@ -532,6 +532,32 @@ proptest! {
             "{allocs:?}"
         );
     }
+}
+
+#[test]
+fn alac_frame_length_from_a_flipped_byte_allocates_nothing_large() {
+    // Found by `mutated_fixtures_never_panic`: one bit flipped in the high byte of the ALAC
+    // cookie's frameLength (4096 -> 16781312) made Symphonia's ALAC decoder allocate 64 MiB
+    // of packet buffers. Refused by the MP4 precheck.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/formats/alac24_48k_mono.m4a"
+    );
+    let mut bytes = std::fs::read(path).unwrap();
+    let cookie = bytes
+        .windows(8)
+        .position(|w| w == b"\0\0\0\x24alac")
+        .expect("the 36-byte ALAC cookie");
+    bytes[cookie + 12] ^= 1;
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
+    match result {
+        Err(DecodeError::Malformed {
+            format: AudioFormat::Mp4,
+            reason,
+        }) => assert!(reason.contains("16781312 frames per packet"), "{reason}"),
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+    assert!(allocs.largest < 1 << 20, "{allocs:?}");
 }
 
 #[test]

@@ -38,6 +38,35 @@ fn assert_fails_with(out: &Output, needle: &str) {
     );
 }
 
+/// `sonotag features` reads FLAC and MP3 as well (by content: the MP3 is named `.dat`), at
+/// their own rate (22.05 kHz, resampled to the config's).
+#[cfg(feature = "formats")]
+#[test]
+fn features_read_flac_and_mp3() {
+    let dir = tempfile::tempdir().unwrap();
+    let mp3 = dir.path().join("clip04.dat");
+    std::fs::copy(fixtures().join("formats/clip04.mp3"), &mp3).unwrap();
+    for input in [fixtures().join("formats/clip00.flac"), mp3] {
+        let output = dir.path().join("out.json");
+        let out = sonotag(&[
+            "features",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = read_json(&output);
+        assert_eq!(got["n_mels"], 64);
+        // 1.2 s at 16 kHz with a 160-sample hop, centred: 121 frames (MP3 gapless: same length).
+        assert_eq!(got["n_frames"], 121, "{}", input.display());
+    }
+}
+
 #[test]
 fn features_match_librosa_on_a_fixture() {
     let case = fixtures().join("mel/p16k_n512_m64_slaney__chirp.json");

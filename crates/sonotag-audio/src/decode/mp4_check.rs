@@ -15,7 +15,9 @@
 //!   sizes) is larger than the whole file (Symphonia allocates the sample before reading it);
 //! - an `esds` descriptor declares more bytes than its `esds` box holds (the codec
 //!   configuration is allocated at the declared length, up to 256 MiB), or a `dfLa` box's
-//!   FLAC metadata block more than the box holds.
+//!   FLAC metadata block more than the box holds;
+//! - an ALAC configuration gives more than [`MAX_ALAC_FRAME_LENGTH`] frames per packet (the
+//!   decoder's buffers are sized by it).
 //!
 //! A top-level box that runs past the end of the file (a cut `mdat`) is left to Symphonia,
 //! which refuses it ("truncated file?"); its children are checked against what is present.
@@ -30,6 +32,9 @@ const MAX_DEPTH: u32 = 16;
 const MAX_BOXES: u32 = 1 << 20;
 /// Bytes read at a time when a table is scanned entry by entry.
 const CHUNK: usize = 1 << 16;
+/// Most frames per ALAC packet accepted: Apple's encoder writes 4096 (its default and the
+/// only size it uses); 16 times that keeps the decoder's buffers at a few MiB.
+const MAX_ALAC_FRAME_LENGTH: u64 = 1 << 16;
 /// Most bytes of an `stsd` box searched for `esds` boxes.
 const STSD_SCAN: u64 = 1 << 20;
 
@@ -383,7 +388,34 @@ impl<R: Read + Seek> Walk<'_, R> {
             // Type, version/flags, block header: 12 bytes of the box before the block.
             if len + 16 > size {
                 return Err(malformed(format!(
-                    "the dfLa box at byte {} declares a FLAC metadata block of {len} bytes but                      holds {size} bytes",
+                    "the dfLa box at byte {} declares a FLAC metadata block of {len} bytes but \
+                     holds {size} bytes",
+                    body + at as u64 - 4
+                )));
+            }
+        }
+        self.alac_cookies(&bytes, body)
+    }
+
+    /// ALAC in MP4: the magic cookie's `frameLength` sizes the decoder's buffers (frames x
+    /// channels), so a flipped high byte asked for 64 MiB (found by the `mutated_fixtures`
+    /// property test). The cookie is the 36-byte `alac` box inside the `alac` sample entry.
+    fn alac_cookies(&self, bytes: &[u8], body: u64) -> Result<(), DecodeError> {
+        let mut from = 4;
+        while let Some(i) = bytes
+            .get(from..)
+            .and_then(|b| b.windows(4).position(|w| w == b"alac"))
+        {
+            let at = from + i;
+            from = at + 4;
+            // Size 36: type, version/flags, then ALACSpecificConfig starting with frameLength.
+            let (Some(36), Some(frames)) = (be32(bytes, at - 4), be32(bytes, at + 8)) else {
+                continue;
+            };
+            if frames == 0 || frames > MAX_ALAC_FRAME_LENGTH {
+                return Err(malformed(format!(
+                    "the ALAC configuration at byte {} gives {frames} frames per packet, \
+                     outside 1..={MAX_ALAC_FRAME_LENGTH} (encoders write 4096)",
                     body + at as u64 - 4
                 )));
             }
@@ -534,6 +566,22 @@ mod tests {
             e.contains("dfLa box") && e.contains("16777215 bytes"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn alac_frame_lengths_are_bounded() {
+        let stsd_with = |frames: u32| {
+            // The 36-byte cookie: version/flags, frameLength, then 20 more config bytes.
+            let cookie = [&[0u8; 4][..], &frames.to_be_bytes(), &[0; 20]].concat();
+            let entry = [&[0u8; 28][..], &bx(b"alac", &cookie)].concat();
+            let stsd = [&[0u8, 0, 0, 0, 0, 0, 0, 1][..], &bx(b"alac", &entry)].concat();
+            run(&nest(&STBL, bx(b"stsd", &stsd)))
+        };
+        assert_eq!(stsd_with(4096), Ok(()));
+        for bad in [0, 0x0100_1000, u32::MAX] {
+            let e = stsd_with(bad).unwrap_err();
+            assert!(e.contains(&format!("{bad} frames per packet")), "{e}");
+        }
     }
 
     #[test]
