@@ -45,6 +45,25 @@ fn assert_message(err: &AudioError, path: &Path, needle: &str) {
     assert!(text.contains(needle), "`{needle}` not in: {text}");
 }
 
+/// Asserts that decoding `bytes` is refused as [`DecodeError::Malformed`] of `format` (any
+/// format when `None`) with a reason containing every needle, the largest allocation below
+/// 1 MiB: the shape of every precheck finding.
+fn assert_malformed_small(bytes: &[u8], format: Option<AudioFormat>, needles: &[&str]) {
+    let (result, allocs) = measure_allocs(|| decode::decode_bytes(bytes));
+    match result {
+        Err(DecodeError::Malformed { format: f, reason }) => {
+            if let Some(format) = format {
+                assert_eq!(f, format, "{reason}");
+            }
+            for needle in needles {
+                assert!(reason.contains(needle), "`{needle}` not in: {reason}");
+            }
+        }
+        other => panic!("{needles:?}: {:?}", other.map(|d| d.n_frames())),
+    }
+    assert!(allocs.largest < MIB, "{needles:?}: {allocs:?}");
+}
+
 #[test]
 fn truncated_flac_is_refused_with_the_time() {
     let dir = tempfile::tempdir().unwrap();
@@ -549,15 +568,11 @@ fn alac_frame_length_from_a_flipped_byte_allocates_nothing_large() {
         .position(|w| w == b"\0\0\0\x24alac")
         .expect("the 36-byte ALAC cookie");
     bytes[cookie + 12] ^= 1;
-    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
-    match result {
-        Err(DecodeError::Malformed {
-            format: AudioFormat::Mp4,
-            reason,
-        }) => assert!(reason.contains("16781312 frames per packet"), "{reason}"),
-        other => panic!("expected Malformed, got {other:?}"),
-    }
-    assert!(allocs.largest < 1 << 20, "{allocs:?}");
+    assert_malformed_small(
+        &bytes,
+        Some(AudioFormat::Mp4),
+        &["16781312 frames per packet"],
+    );
 }
 
 #[test]
@@ -587,17 +602,7 @@ fn fuzz_finding_flac_comment_length_allocates_nothing_large() {
         "/../../fuzz/corpus/audio_decode/regression-flac-comment-1gb.flac"
     );
     let bytes = std::fs::read(path).unwrap();
-    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
-    match result {
-        Err(DecodeError::Malformed {
-            format: AudioFormat::Flac,
-            reason,
-        }) => {
-            assert!(reason.contains("Vorbis comment"), "{reason}");
-        }
-        other => panic!("{:?}", other.map(|d| d.n_frames())),
-    }
-    assert!(allocs.largest < MIB, "{allocs:?}");
+    assert_malformed_small(&bytes, Some(AudioFormat::Flac), &["Vorbis comment"]);
     // The same lie in an Ogg Vorbis comment packet.
     let mut ogg = fixture("vorbis_22k_mono.ogg");
     let at = ogg.windows(7).position(|w| w == b"\x03vorbis").unwrap() + 7;
@@ -626,19 +631,7 @@ fn box_body(bytes: &[u8], kind: &[u8; 4]) -> usize {
 /// expecting `Malformed { format: Mp4 }` whose reason contains every needle, with no
 /// allocation of a MiB or more.
 fn assert_mp4_refused(bytes: &[u8], needles: &[&str]) {
-    let (result, allocs) = measure_allocs(|| decode::decode_bytes(bytes));
-    match result {
-        Err(DecodeError::Malformed {
-            format: AudioFormat::Mp4,
-            reason,
-        }) => {
-            for needle in needles {
-                assert!(reason.contains(needle), "`{needle}` not in: {reason}");
-            }
-        }
-        other => panic!("{:?}", other.map(|d| d.n_frames())),
-    }
-    assert!(allocs.largest < MIB, "{allocs:?}");
+    assert_malformed_small(bytes, Some(AudioFormat::Mp4), needles);
     let dir = tempfile::tempdir().unwrap();
     let (path, err) = decode_err(dir.path(), "hostile.m4a", bytes);
     assert_message(&err, &path, "malformed mp4 file: ");
@@ -809,14 +802,7 @@ fn fuzz_finding_id3_frame_size_allocates_nothing_large() {
         ),
     ];
     for (bytes, needle) in cases {
-        let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
-        match result {
-            Err(DecodeError::Malformed { reason, .. }) => {
-                assert!(reason.contains(needle), "`{needle}` not in: {reason}")
-            }
-            other => panic!("{needle}: {:?}", other.map(|d| d.n_frames())),
-        }
-        assert!(allocs.largest < MIB, "{needle}: {allocs:?}");
+        assert_malformed_small(&bytes, None, &[needle]);
     }
 }
 
@@ -854,15 +840,7 @@ fn fuzz_finding_caf_chunk_sizes_allocate_nothing_large() {
         (pcm, "1073741824 bytes per PCM frame for 2 channel(s)"),
     ];
     for (bytes, needle) in cases {
-        let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
-        match result {
-            Err(DecodeError::Malformed {
-                format: AudioFormat::Caf,
-                reason,
-            }) => assert!(reason.contains(needle), "`{needle}` not in: {reason}"),
-            other => panic!("{needle}: {:?}", other.map(|d| d.n_frames())),
-        }
-        assert!(allocs.largest < MIB, "{needle}: {allocs:?}");
+        assert_malformed_small(&bytes, Some(AudioFormat::Caf), &[needle]);
         crate::harness::audio_decode::run(&bytes);
     }
 }
@@ -878,15 +856,7 @@ fn flac_picture_lengths_allocate_nothing_large() {
         "/../../fuzz/corpus/audio_decode/regression-flac-picture-2gb.flac"
     );
     let regression = std::fs::read(path).unwrap();
-    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&regression));
-    match result {
-        Err(DecodeError::Malformed {
-            format: AudioFormat::Flac,
-            reason,
-        }) => assert!(reason.contains("a PICTURE block's"), "{reason}"),
-        other => panic!("{:?}", other.map(|d| d.n_frames())),
-    }
-    assert!(allocs.largest < MIB, "{allocs:?}");
+    assert_malformed_small(&regression, Some(AudioFormat::Flac), &["a PICTURE block's"]);
     crate::harness::audio_decode::run(&regression);
     // Seventh finding: the same kind of lie (a Vorbis comment) in a FLAC stream behind an ID3v2
     // tag, which the FLAC checks did not see (the content sniffs as MP3; Symphonia's probe
@@ -896,15 +866,7 @@ fn flac_picture_lengths_allocate_nothing_large() {
         "/../../fuzz/corpus/audio_decode/regression-id3-then-flac-comment.flac"
     );
     let behind_id3 = std::fs::read(path).unwrap();
-    let (result, allocs) = measure_allocs(|| decode::decode_bytes(&behind_id3));
-    match result {
-        Err(DecodeError::Malformed {
-            format: AudioFormat::Flac,
-            reason,
-        }) => assert!(reason.contains("Vorbis comment"), "{reason}"),
-        other => panic!("{:?}", other.map(|d| d.n_frames())),
-    }
-    assert!(allocs.largest < MIB, "{allocs:?}");
+    assert_malformed_small(&behind_id3, Some(AudioFormat::Flac), &["Vorbis comment"]);
     crate::harness::audio_decode::run(&behind_id3);
     let flac = fixture("flac16_8k_mono.flac");
     let streaminfo_end = 4 + 4 + 34;
@@ -925,14 +887,6 @@ fn flac_picture_lengths_allocate_nothing_large() {
         bytes.extend([6 | last, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
         bytes.extend(&picture);
         bytes.extend(&flac[streaminfo_end..]);
-        let (result, allocs) = measure_allocs(|| decode::decode_bytes(&bytes));
-        match result {
-            Err(DecodeError::Malformed {
-                format: AudioFormat::Flac,
-                reason,
-            }) => assert!(reason.contains(needle), "`{needle}` not in: {reason}"),
-            other => panic!("{needle}: {:?}", other.map(|d| d.n_frames())),
-        }
-        assert!(allocs.largest < MIB, "{needle}: {allocs:?}");
+        assert_malformed_small(&bytes, Some(AudioFormat::Flac), &[needle]);
     }
 }
