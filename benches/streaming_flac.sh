@@ -5,7 +5,7 @@
 #   HOURS=0.5 bash benches/streaming_flac.sh  # shorter
 #
 # Needs ffmpeg (apt-get install ffmpeg) and GNU time (/usr/bin/time). Files go to $WORK
-# (default /tmp/sonotag-stream-bench; the 2-hour FLAC takes about 1.3 GB). Run it on an idle
+# (default /tmp/sonotag-stream-bench; the 2-hour FLAC takes about 520 MB). Run it on an idle
 # machine: the figures are wall-clock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
