@@ -13,7 +13,7 @@ use sonotag_audio::{
 
 use crate::cache::FeatureCache;
 pub(crate) use crate::config::FeatureConfig;
-use crate::dataset::Clip;
+use crate::dataset::{Clip, LoadedAudio};
 use crate::error::{Error, Result};
 
 /// The log-mel features of one fixed-length segment of a clip.
@@ -148,12 +148,12 @@ impl FeaturePipeline {
 
     /// The audio of `clip`, checked: its rate can be brought to the features' rate within the
     /// limits and every sample is finite (errors name the clip and any manifest line).
-    pub fn clip_audio<'c>(&self, clip: &'c Clip) -> Result<(Cow<'c, [f32]>, u32)> {
-        let (samples, rate) = clip.load_within(&self.limits)?;
-        self.check_input_rate(rate)
+    pub fn clip_audio<'c>(&self, clip: &'c Clip) -> Result<LoadedAudio<'c>> {
+        let loaded = clip.load_with_warnings(&self.limits)?;
+        self.check_input_rate(loaded.sample_rate)
             .map_err(|e| Error::invalid_data(clip.describe(), e.to_string()))?;
-        Error::check_finite_audio(&clip.id, &samples)?;
-        Ok((samples, rate))
+        Error::check_finite_audio(&clip.id, &loaded.samples)?;
+        Ok(loaded)
     }
 
     /// Features of one clip, read from and written to the cache when one is given.

@@ -119,3 +119,54 @@ fn an_undecodable_file_is_named_with_its_manifest_line_when_used() {
     let err = eager.load_audio().unwrap_err().to_string();
     assert!(err.contains("manifest.csv, line 8"), "{err}");
 }
+
+/// A corrupt packet in a training file is skipped by the decoder and reported as a
+/// `TrainEvent::DecodeWarning` naming the clip and its time, not silently dropped.
+#[cfg(feature = "formats")]
+#[test]
+fn a_corrupt_packet_in_a_training_file_is_reported() {
+    let (dir, manifest) = written(20, 23);
+    // The facade's MP3 fixture with one frame header past its middle scrambled: the first
+    // candidate sync word whose scrambling the decoder reports as one skipped packet.
+    let clean = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/audio/stream_22k_stereo.mp3"
+    ))
+    .unwrap();
+    let (mp3, expected) = (clean.len() / 2..clean.len() - 64)
+        .filter(|&i| clean[i] == 0xFF && clean[i + 1] & 0xE0 == 0xE0)
+        .find_map(|header| {
+            let mut mp3 = clean.clone();
+            for b in &mut mp3[header..header + 40] {
+                *b ^= 0x5A;
+            }
+            let decoded = sonotag::audio::decode::decode_bytes(&mp3).ok()?;
+            match decoded.warnings() {
+                [one] => Some((mp3.clone(), one.time_s)),
+                _ => None,
+            }
+        })
+        .expect("a frame whose damage the decoder reports");
+    std::fs::write(dir.path().join("damaged.mp3"), &mp3).unwrap();
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}damaged.mp3,tone\n")).unwrap();
+    let data = Dataset::from_manifest(&manifest).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    builder()
+        .on_event(move |event| {
+            if let TrainEvent::DecodeWarning { clip, time_s, .. } = event {
+                sink.lock().unwrap().push((clip.clone(), *time_s));
+            }
+        })
+        .train(&data)
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let (clip, time_s) = &seen[0];
+    assert!(
+        clip.contains("damaged.mp3") && clip.contains("line 22"),
+        "{clip}"
+    );
+    assert_eq!(*time_s, expected);
+}

@@ -248,6 +248,11 @@ fn progress_reporter() -> impl FnMut(&TrainEvent) + Send + 'static {
             files_total,
             audio_seconds_done,
         } => features.update(*files_done, *files_total, *audio_seconds_done),
+        TrainEvent::DecodeWarning {
+            clip,
+            time_s,
+            message,
+        } => features.println(&format!("warning: {clip}: at {time_s:.3} s: {message}")),
         TrainEvent::Start {
             train_segments,
             val_clips,
@@ -352,6 +357,14 @@ impl FeatureProgress {
         // The message first: setting the position draws the bar.
         bar.set_message(format!("{:.2}", audio_seconds / 3600.0));
         bar.set_position(files_done as u64);
+    }
+
+    /// A line on stderr above the bar (or alone, off a terminal).
+    fn println(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => note(text),
+        }
     }
 
     /// Ends the stage (once): clears the bar and says what was done.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use sonotag_audio::AudioLimits;
-use sonotag_audio::decode::decode_file_within;
+use sonotag_audio::decode::{DecodeWarning, DecodedAudio, decode_file_within};
 
 pub use manifest::{DEFAULT_MAX_LABELS, Manifest, ManifestEntry, check_label_count};
 pub use walk::{WalkOptions, audio_files, expand_inputs};
@@ -91,11 +91,11 @@ impl Dataset {
     /// an error naming it (and its manifest line).
     pub fn load_audio(&mut self) -> Result<(), crate::Error> {
         self.clips.par_iter_mut().try_for_each(|clip| {
-            if let ClipAudio::File(_) = clip.audio {
-                let (samples, sample_rate) = decode_clip(clip, &AudioLimits::default())?;
+            if let ClipAudio::File(path) = &clip.audio {
+                let audio = decode_clip(clip, path, &AudioLimits::default())?;
                 clip.audio = ClipAudio::Samples {
-                    samples,
-                    sample_rate,
+                    sample_rate: audio.sample_rate(),
+                    samples: audio.into_mono(),
                 };
             }
             Ok(())
@@ -201,16 +201,36 @@ impl Clip {
     }
 
     /// [`Self::load`] with explicit limits for decoding (the sample-rate range and the most
-    /// frames a file may decode to, [`AudioLimits::max_decode_frames`]).
+    /// frames a file may decode to, [`AudioLimits::max_decode_frames`]). Corrupt packets the
+    /// decoder skipped are not reported here: [`Self::load_with_warnings`] gives them.
     pub fn load_within(&self, limits: &AudioLimits) -> Result<(Cow<'_, [f32]>, u32), crate::Error> {
+        let loaded = self.load_with_warnings(limits)?;
+        Ok((loaded.samples, loaded.sample_rate))
+    }
+
+    /// [`Self::load_within`], with the corrupt packets the decoder skipped, each with its time
+    /// in the recording (none for a clip in memory). Training reports them as
+    /// [`TrainEvent::DecodeWarning`](crate::TrainEvent::DecodeWarning).
+    pub fn load_with_warnings(
+        &self,
+        limits: &AudioLimits,
+    ) -> Result<LoadedAudio<'_>, crate::Error> {
         match &self.audio {
             ClipAudio::Samples {
                 samples,
                 sample_rate,
-            } => Ok((Cow::Borrowed(samples), *sample_rate)),
-            ClipAudio::File(_) => {
-                let (samples, rate) = decode_clip(self, limits)?;
-                Ok((Cow::Owned(samples), rate))
+            } => Ok(LoadedAudio {
+                samples: Cow::Borrowed(samples),
+                sample_rate: *sample_rate,
+                warnings: Vec::new(),
+            }),
+            ClipAudio::File(path) => {
+                let audio = decode_clip(self, path, limits)?;
+                Ok(LoadedAudio {
+                    sample_rate: audio.sample_rate(),
+                    warnings: audio.warnings().to_vec(),
+                    samples: Cow::Owned(audio.into_mono()),
+                })
             }
         }
     }
@@ -226,30 +246,34 @@ impl Clip {
     }
 }
 
-/// Decodes the file of a file clip to mono samples and their rate (a clip in memory is
-/// copied). The one place clip files are decoded, so that a change of decoder (formats,
-/// limits) reaches training, evaluation and [`Dataset::load_audio`] alike.
-pub(crate) fn decode_clip(
+/// A clip's audio as loaded ([`Clip::load_with_warnings`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LoadedAudio<'a> {
+    /// Mono samples: borrowed from a clip in memory, decoded from a file clip.
+    pub samples: Cow<'a, [f32]>,
+    /// Their rate in Hz.
+    pub sample_rate: u32,
+    /// Corrupt packets the decoder skipped (empty for a clip in memory).
+    pub warnings: Vec<DecodeWarning>,
+}
+
+/// Decodes the file of a file clip. The one place clip files are decoded, so that a change
+/// of decoder (formats, limits) reaches training, evaluation and [`Dataset::load_audio`] alike;
+/// an error names the file and, for a manifest clip, its line.
+fn decode_clip(
     clip: &Clip,
+    path: &Path,
     limits: &AudioLimits,
-) -> Result<(Vec<f32>, u32), crate::Error> {
-    let path = match &clip.audio {
-        ClipAudio::File(path) => path,
-        ClipAudio::Samples {
-            samples,
-            sample_rate,
-        } => return Ok((samples.clone(), *sample_rate)),
-    };
-    let audio = decode_file_within(path, limits).map_err(|e| match &clip.manifest_line {
+) -> Result<DecodedAudio, crate::Error> {
+    decode_file_within(path, limits).map_err(|e| match &clip.manifest_line {
         Some((manifest, line)) => crate::Error::from(DatasetError::Audio {
             path: manifest.to_path_buf(),
             line: *line,
             source: e,
         }),
         None => crate::Error::from(e),
-    })?;
-    let rate = audio.sample_rate();
-    Ok((audio.into_mono(), rate))
+    })
 }
 
 /// What went wrong while reading a dataset.

@@ -153,7 +153,11 @@ impl Tagger {
         for chunk in data.clips.chunks(EVAL_CHUNK) {
             let mut features = self.pipeline.clips_fetched(
                 chunk.len(),
-                |k| self.pipeline.clip_audio(&chunk[k]),
+                // Skipped corrupt packets are not reported by evaluation (no event API).
+                |k| {
+                    let loaded = self.pipeline.clip_audio(&chunk[k])?;
+                    Ok((loaded.samples, loaded.sample_rate))
+                },
                 |_| {},
                 None,
             )?;

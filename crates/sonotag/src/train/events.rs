@@ -76,6 +76,17 @@ pub enum TrainEvent {
     /// frozen layer, ...): burn's kernels run them instead, with the same results up to float
     /// rounding but slower. Sent once per run, at the first step it happens.
     EngineFallback(sonotag_nn::EngineFallback),
+    /// The decoder skipped a corrupt packet of a training or validation file (its frames are
+    /// left out; docs/reliability.md has the policy). Sent from the feature workers, like
+    /// [`TrainEvent::Features`].
+    DecodeWarning {
+        /// The clip (its id and, for a manifest clip, the manifest and line).
+        clip: String,
+        /// Where in the recording, in seconds.
+        time_s: f64,
+        /// What the codec said.
+        message: String,
+    },
     /// Training stopped early: validation mAP did not improve for `patience` epochs.
     EarlyStop {
         /// The last epoch run.

@@ -5,6 +5,7 @@
 
 use std::sync::Mutex;
 
+use sonotag_audio::decode::DecodeWarning;
 use sonotag_audio::{Normalizer, NormalizerFit};
 
 use super::TrainEvent;
@@ -87,6 +88,24 @@ impl<'e> Progress<'e> {
                 files_total,
                 audio_seconds_done: 0.0,
             }),
+        }
+    }
+
+    /// Tells the callback of each corrupt packet the decoder skipped in `clip`.
+    fn decode_warnings(&self, clip: &Clip, warnings: &[DecodeWarning]) {
+        if warnings.is_empty() {
+            return;
+        }
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for w in warnings {
+            (state.on_event)(&TrainEvent::DecodeWarning {
+                clip: clip.describe(),
+                time_s: w.time_s,
+                message: w.message.clone(),
+            });
         }
     }
 
@@ -182,7 +201,11 @@ fn chunked_features(
     for (c, chunk) in clips.chunks(FEATURE_CHUNK).enumerate() {
         let features = pipeline.clips_fetched(
             chunk.len(),
-            |k| pipeline.clip_audio(chunk[k]),
+            |k| {
+                let loaded = pipeline.clip_audio(chunk[k])?;
+                progress.decode_warnings(chunk[k], &loaded.warnings);
+                Ok((loaded.samples, loaded.sample_rate))
+            },
             |seconds| progress.clip_done(seconds),
             cache,
         )?;
