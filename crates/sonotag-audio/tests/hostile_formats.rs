@@ -416,38 +416,40 @@ fn whole_file_decodes_stop_at_max_decode_frames() {
 #[test]
 fn huge_channel_counts_are_refused_before_decoding() {
     let dir = tempfile::tempdir().unwrap();
-    // AIFF COMM: channels (i16) at byte 20.
-    let mut aiff = fixture("aiff16_44k_stereo.aiff");
-    assert_eq!(&aiff[12..16], b"COMM");
-    aiff[20..22].copy_from_slice(&30_000u16.to_be_bytes());
-    let path = dir.path().join("many.aiff");
-    std::fs::write(&path, &aiff).unwrap();
-    let (result, allocs) = measure_allocs(|| decode::decode_file(&path));
-    let err = result.unwrap_err();
-    assert!(
-        matches!(
-            cause(&err),
-            DecodeError::TooManyChannels { .. } | DecodeError::Malformed { .. }
+    // AIFF COMM: channels (i16) at byte 20; CAF desc: channels per frame (u32) at byte 44.
+    let cases = [
+        (
+            "aiff16_44k_stereo.aiff",
+            12,
+            b"COMM",
+            20,
+            30_000u16.to_be_bytes().to_vec(),
         ),
-        "{err:?}"
-    );
-    assert!(allocs.largest < 4 * MIB, "{allocs:?}");
-    // CAF desc: channels per frame (u32) at byte 44.
-    let mut caf = fixture("caf16_48k_stereo.caf");
-    assert_eq!(&caf[8..12], b"desc");
-    caf[44..48].copy_from_slice(&100_000u32.to_be_bytes());
-    let path = dir.path().join("many.caf");
-    std::fs::write(&path, &caf).unwrap();
-    let (result, allocs) = measure_allocs(|| decode::decode_file(&path));
-    let err = result.unwrap_err();
-    assert!(
-        matches!(
-            cause(&err),
-            DecodeError::TooManyChannels { .. } | DecodeError::Malformed { .. }
+        (
+            "caf16_48k_stereo.caf",
+            8,
+            b"desc",
+            44,
+            100_000u32.to_be_bytes().to_vec(),
         ),
-        "{err:?}"
-    );
-    assert!(allocs.largest < 4 * MIB, "{allocs:?}");
+    ];
+    for (name, chunk_at, chunk, field, channels) in cases {
+        let mut bytes = fixture(name);
+        assert_eq!(&bytes[chunk_at..chunk_at + 4], chunk);
+        bytes[field..field + channels.len()].copy_from_slice(&channels);
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let (result, allocs) = measure_allocs(|| decode::decode_file(&path));
+        let err = result.unwrap_err();
+        assert!(
+            matches!(
+                cause(&err),
+                DecodeError::TooManyChannels { .. } | DecodeError::Malformed { .. }
+            ),
+            "{name}: {err:?}"
+        );
+        assert!(allocs.largest < 4 * MIB, "{name}: {allocs:?}");
+    }
 }
 
 #[test]
