@@ -183,6 +183,23 @@ impl Error {
         }
     }
 
+    /// This error with a [`Error::NonFiniteOutput`]'s segment index moved on by `by` (a batch's
+    /// index made the index in a whole set or stream).
+    pub(crate) fn offset_segment(self, by: usize) -> Self {
+        match self {
+            Self::NonFiniteOutput {
+                segment,
+                output,
+                value,
+            } => Self::NonFiniteOutput {
+                segment: segment + by,
+                output,
+                value,
+            },
+            other => other,
+        }
+    }
+
     /// This error with the audio it is about named `clip` (a file's path instead of a
     /// stream's placeholder name).
     pub(crate) fn in_clip(self, clip: String) -> Self {

@@ -165,18 +165,9 @@ impl Scorer<'_> {
                 set.store.read(i, &mut x)?;
             }
             // Segment indices in errors count from the start of the set, not of the batch.
-            let logits = self.segment_logits(&x).map_err(|e| match e {
-                Error::NonFiniteOutput {
-                    segment,
-                    output,
-                    value,
-                } => Error::NonFiniteOutput {
-                    segment: segment + start,
-                    output,
-                    value,
-                },
-                other => other,
-            })?;
+            let logits = self
+                .segment_logits(&x)
+                .map_err(|e| e.offset_segment(start))?;
             segment_logits.extend(logits);
             start = end;
         }

@@ -208,7 +208,11 @@ impl PredictionStream<'_> {
             .chunks(self.batch_size * per_segment)
             .zip(self.pending_times[..n].chunks(self.batch_size))
         {
-            let logits = scorer.segment_logits(batch)?;
+            // Segment indices in errors count from the start of the stream.
+            let scored = self.pool.count;
+            let logits = scorer
+                .segment_logits(batch)
+                .map_err(|e| e.offset_segment(scored))?;
             self.pool.add(&logits);
             let probabilities = self.tagger.calibrated(&logits)?;
             out.extend(times.iter().zip(probabilities.chunks(n_labels)).map(
