@@ -121,7 +121,8 @@ fn an_undecodable_file_is_named_with_its_manifest_line_when_used() {
 }
 
 /// A corrupt packet in a training file is skipped by the decoder and reported as a
-/// `TrainEvent::DecodeWarning` naming the clip and its time, not silently dropped.
+/// `TrainEvent::DecodeWarning` naming the clip and its time (and in `Evaluation::warnings`),
+/// not silently dropped.
 #[cfg(feature = "formats")]
 #[test]
 fn a_corrupt_packet_in_a_training_file_is_reported() {
@@ -153,7 +154,7 @@ fn a_corrupt_packet_in_a_training_file_is_reported() {
     let data = Dataset::from_manifest(&manifest).unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
-    builder()
+    let (tagger, _) = builder()
         .on_event(move |event| {
             if let TrainEvent::DecodeWarning { clip, time_s, .. } = event {
                 sink.lock().unwrap().push((clip.clone(), *time_s));
@@ -169,4 +170,12 @@ fn a_corrupt_packet_in_a_training_file_is_reported() {
         "{clip}"
     );
     assert_eq!(*time_s, expected);
+    // Evaluation lists it too.
+    let evaluation = tagger.evaluate(&data).unwrap();
+    assert_eq!(evaluation.warnings.len(), 1, "{:?}", evaluation.warnings);
+    let warning = &evaluation.warnings[0];
+    assert!(
+        warning.contains("damaged.mp3") && warning.contains(&format!("at {expected:.3} s")),
+        "{warning}"
+    );
 }

@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use sonotag::Tagger;
 use sonotag::dataset::{Dataset, Manifest};
 use sonotag::metrics::ReportOptions;
+use sonotag::{Evaluation, Tagger};
 
 use super::metric;
-use crate::output::{CliError, Stdout};
+use crate::output::{CliError, Stdout, note};
 
 /// Arguments of `sonotag eval`.
 #[derive(Debug, clap::Args)]
@@ -38,20 +38,30 @@ pub fn run(args: Args) -> Result<(), CliError> {
         .check_labels(tagger.labels())
         .map_err(|e| e.to_string())?;
     let data = Dataset::from_manifest(&args.manifest).map_err(err)?;
-    let evaluation = match &args.report {
-        Some(dir) => tagger.evaluate_to_folder(&data, dir).map_err(err)?,
-        None => tagger.evaluate(&data).map_err(err)?,
+    // Each path decodes the files once: `--json` alone needs only the metrics report.
+    if let Some(dir) = &args.report {
+        let evaluation = tagger.evaluate_to_folder(&data, dir).map_err(err)?;
+        if !args.json {
+            return print_table(&tagger, &evaluation);
+        }
+    } else if !args.json {
+        return print_table(&tagger, &tagger.evaluate(&data).map_err(err)?);
+    }
+    let options = ReportOptions {
+        threshold: args.threshold,
+        ..ReportOptions::default()
     };
-    if args.json {
-        let options = ReportOptions {
-            threshold: args.threshold,
-            ..ReportOptions::default()
-        };
-        let report = tagger.metrics_report(&data, &options).map_err(err)?;
-        let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
-        let mut out = Stdout::new();
-        out.line(&json)?;
-        return out.finish();
+    let report = tagger.metrics_report(&data, &options).map_err(err)?;
+    let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+    let mut out = Stdout::new();
+    out.line(&json)?;
+    out.finish()
+}
+
+/// The decoder's warnings on stderr, then the per-label table and the summary on stdout.
+fn print_table(tagger: &Tagger, evaluation: &Evaluation) -> Result<(), CliError> {
+    for warning in &evaluation.warnings {
+        note(&format!("warning: {warning}"));
     }
     let mut out = Stdout::new();
     out.text(&evaluation.per_label_table(tagger.labels()))?;

@@ -201,6 +201,7 @@ pub fn evaluation_summary(
     Ok(Evaluation {
         raw: report("raw", input.scores_raw)?,
         calibrated: report("calibrated", input.scores_calibrated)?,
+        warnings: Vec::new(),
     })
 }
 

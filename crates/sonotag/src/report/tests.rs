@@ -167,6 +167,7 @@ fn report_folder_matches_fixture_and_metrics_report() {
     let direct = EvaluationSummary {
         raw: report_of(&case.scores),
         calibrated: report_of(&calibrated),
+        warnings: Vec::new(),
     };
     let text = fs::read_to_string(out.join(METRICS_FILE)).unwrap();
     assert_eq!(text, serde_json::to_string_pretty(&direct).unwrap());

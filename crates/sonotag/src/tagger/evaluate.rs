@@ -24,6 +24,10 @@ pub struct Evaluation {
     pub raw: MetricsReport,
     /// Calibrated probabilities.
     pub calibrated: MetricsReport,
+    /// Corrupt packets the decoder skipped in the evaluated files, one line each (the file,
+    /// its manifest line and the time in the recording); empty for clean input.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Evaluation {
@@ -50,6 +54,7 @@ impl Evaluation {
         Ok(Self {
             raw: report(raw)?,
             calibrated: report(calibrated)?,
+            warnings: Vec::new(),
         })
     }
 
@@ -111,7 +116,7 @@ impl Tagger {
 
     /// The `sonotag metrics` report of calibrated clip-level probabilities.
     pub fn metrics_report(&self, data: &Dataset, options: &ReportOptions) -> Result<MetricsReport> {
-        let (logits, targets) = self.clip_logits(data)?;
+        let (logits, targets, _) = self.clip_logits(data)?;
         let probs = self.calibrated(&logits)?;
         let n = self.labels.len();
         let scores = ScoreMatrix::new(&probs, data.len(), n)?;
@@ -128,17 +133,18 @@ impl Tagger {
                 "is empty: nothing to evaluate",
             ));
         }
-        let (logits, targets) = self.clip_logits(data)?;
+        let (logits, targets, warnings) = self.clip_logits(data)?;
         let raw = link::raw(self.task, &logits, self.labels.len())?;
         let calibrated = self.calibrated(&logits)?;
-        let evaluation = Evaluation::of(&raw, &calibrated, &targets, &self.labels)?;
+        let mut evaluation = Evaluation::of(&raw, &calibrated, &targets, &self.labels)?;
+        evaluation.warnings = warnings;
         Ok((evaluation, raw, calibrated, targets))
     }
 
-    /// Clip-level logits and 0/1 targets of a dataset (labels unknown to the model are an error).
-    /// Clips are decoded a chunk at a time, in parallel, right before their features are made,
-    /// so the dataset's audio is never held at once.
-    fn clip_logits(&self, data: &Dataset) -> Result<(Vec<f32>, Vec<u8>)> {
+    /// Clip-level logits and 0/1 targets of a dataset (labels unknown to the model are an
+    /// error), with the decoder's warnings. Clips are decoded a chunk at a time, in parallel,
+    /// right before their features are made, so the dataset's audio is never held at once.
+    fn clip_logits(&self, data: &Dataset) -> Result<(Vec<f32>, Vec<u8>, Vec<String>)> {
         let targets = targets_of(data, &self.labels)?;
         // The rate of every clip in memory first, before any features are made; a file's rate
         // is checked once it is decoded.
@@ -150,12 +156,17 @@ impl Tagger {
             }
         }
         let mut logits = Vec::with_capacity(data.len() * self.labels.len());
+        let warnings = std::sync::Mutex::new(Vec::new());
         for chunk in data.clips.chunks(EVAL_CHUNK) {
             let mut features = self.pipeline.clips_fetched(
                 chunk.len(),
-                // Skipped corrupt packets are not reported by evaluation (no event API).
                 |k| {
                     let loaded = self.pipeline.clip_audio(&chunk[k])?;
+                    if !loaded.warnings.is_empty() {
+                        let clip = chunk[k].describe();
+                        let mut all = warnings.lock().unwrap_or_else(|p| p.into_inner());
+                        all.extend(loaded.warnings.iter().map(|w| format!("{clip}: {w}")));
+                    }
                     Ok((loaded.samples, loaded.sample_rate))
                 },
                 |_| {},
@@ -165,6 +176,9 @@ impl Tagger {
             let set = SegmentSet::new(&features);
             logits.extend(self.scorer().clip_logits(&set, self.clip_pooling)?);
         }
-        Ok((logits, targets.iter().map(|&t| t as u8).collect()))
+        let mut warnings = warnings.into_inner().unwrap_or_else(|p| p.into_inner());
+        // Workers finish clips in any order: sorted, the list does not depend on the threads.
+        warnings.sort();
+        Ok((logits, targets.iter().map(|&t| t as u8).collect(), warnings))
     }
 }
