@@ -819,6 +819,13 @@ fn fuzz_finding_caf_chunk_sizes_allocate_nothing_large() {
         "/../../fuzz/corpus/audio_decode/regression-caf-kuki-huge.caf"
     );
     let regression = std::fs::read(path).unwrap();
+    // Found again by the 2026-12-08 run: a 92-byte CAF whose `chan` chunk declares 2^48 bytes,
+    // so a walk by chunk sizes never reached the `kuki` chunk that Symphonia reads next.
+    let hidden = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-caf-chan-hides-kuki.caf"
+    ))
+    .unwrap();
     let alac = fixture("unsupported_alac_22k_mono.caf");
     let at = alac.windows(4).position(|w| w == b"pakt").unwrap();
     let mut count = alac.clone();
@@ -834,6 +841,7 @@ fn fuzz_finding_caf_chunk_sizes_allocate_nothing_large() {
             regression,
             "the kuki chunk at byte 76 declares 360287970189639808 bytes",
         ),
+        (hidden, "the chan chunk at byte 52 declares"),
         (count, "declares 1099511627776 packets but its table holds"),
         (
             size,

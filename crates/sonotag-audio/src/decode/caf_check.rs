@@ -2,7 +2,9 @@
 //! reads, checked against the bytes the file holds (found by fuzzing audio_decode: a 527-byte
 //! CAF whose `kuki` chunk declared 2^58 bytes). Chunk headers are read one at a time and the
 //! packet table is scanned through a 64 KiB buffer; refused as [`DecodeError::Malformed`]:
-//! - a `kuki` (magic cookie) chunk longer than the rest of the file (allocated whole);
+//! - a `kuki` (magic cookie) chunk longer than the rest of the file (allocated whole), or
+//!   any chunk but `data` longer than the rest of the file (the walk could not follow the
+//!   chunks Symphonia reads after it);
 //! - a `pakt` packet count beyond the bytes of its table (Symphonia reserves 32 bytes per
 //!   packet before reading them), or a packet size in the table larger than the file
 //!   (allocated before the packet is read);
@@ -48,7 +50,13 @@ fn walk<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<(), DecodeError> {
         let kind = [h[0], h[1], h[2], h[3]];
         let size = i64::from_be_bytes([h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11]]);
         let Ok(size) = u64::try_from(size) else {
-            return Ok(()); // `data` of unknown size (the last chunk), or Symphonia refuses it.
+            if &kind == b"data" {
+                return Ok(()); // `data` of unknown size: the last chunk.
+            }
+            return Err(malformed(format!(
+                "the {} chunk at byte {pos} declares a negative size ({size} bytes)",
+                String::from_utf8_lossy(&kind)
+            )));
         };
         let body = pos + 12;
         let left = file_len - body.min(file_len);
@@ -81,7 +89,19 @@ fn walk<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<(), DecodeError> {
             _ => {}
         }
         if size > left {
-            return Ok(());
+            // A `data` chunk cut short is the decoder's to report (Truncated, with the time).
+            // Any other chunk beyond the file is refused: Symphonia parses some chunks by
+            // their fields rather than their size, so what follows it would not be where this
+            // walk looks (found by fuzzing: a `chan` chunk declaring 2^48 bytes hid a `kuki`
+            // chunk asking for 2^58).
+            if &kind == b"data" {
+                return Ok(());
+            }
+            return Err(malformed(format!(
+                "the {} chunk at byte {pos} declares {size} bytes but {left} follow \
+                 (truncated file?)",
+                String::from_utf8_lossy(&kind)
+            )));
         }
         pos = body + size;
     }
