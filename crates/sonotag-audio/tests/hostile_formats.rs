@@ -58,6 +58,7 @@ fn assert_malformed_small(bytes: &[u8], format: Option<AudioFormat>, needles: &[
             for needle in needles {
                 assert!(reason.contains(needle), "`{needle}` not in: {reason}");
             }
+            assert!(!reason.contains('\n'), "one line: {reason:?}");
         }
         other => panic!("{needles:?}: {:?}", other.map(|d| d.n_frames())),
     }
@@ -826,6 +827,11 @@ fn fuzz_finding_caf_chunk_sizes_allocate_nothing_large() {
         "/../../fuzz/corpus/audio_decode/regression-caf-chan-hides-kuki.caf"
     ))
     .unwrap();
+    let named = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/audio_decode/regression-caf-chunk-name-newline.caf"
+    ))
+    .unwrap();
     let alac = fixture("unsupported_alac_22k_mono.caf");
     let at = alac.windows(4).position(|w| w == b"pakt").unwrap();
     let mut count = alac.clone();
@@ -842,6 +848,11 @@ fn fuzz_finding_caf_chunk_sizes_allocate_nothing_large() {
             "the kuki chunk at byte 76 declares 360287970189639808 bytes",
         ),
         (hidden, "the chan chunk at byte 52 declares"),
+        // Found by the next run: a chunk name with a newline byte, quoted escaped.
+        (
+            named,
+            "the \\xd1_\\n\\x8d chunk at byte 76 declares a negative size",
+        ),
         (count, "declares 1099511627776 packets but its table holds"),
         (
             size,

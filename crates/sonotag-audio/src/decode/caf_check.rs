@@ -55,7 +55,7 @@ fn walk<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<(), DecodeError> {
             }
             return Err(malformed(format!(
                 "the {} chunk at byte {pos} declares a negative size ({size} bytes)",
-                String::from_utf8_lossy(&kind)
+                kind.escape_ascii()
             )));
         };
         let body = pos + 12;
@@ -100,7 +100,7 @@ fn walk<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<(), DecodeError> {
             return Err(malformed(format!(
                 "the {} chunk at byte {pos} declares {size} bytes but {left} follow \
                  (truncated file?)",
-                String::from_utf8_lossy(&kind)
+                kind.escape_ascii()
             )));
         }
         pos = body + size;
