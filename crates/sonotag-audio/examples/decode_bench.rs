@@ -3,8 +3,8 @@
 //! ```text
 //! ffmpeg -f lavfi -i "sine=f=440:d=600:sample_rate=48000" -f lavfi -i "anoisesrc=d=600:a=0.1:r=48000" \
 //!     -filter_complex "[0:a][1:a]amerge=inputs=2,aformat=sample_fmts=s16:channel_layouts=stereo[a]" \
-//!     -map "[a]" -c:a flac /tmp/10min.flac
-//! cargo run --release -p sonotag-audio --example decode_bench -- /tmp/10min.flac
+//!     -map "[a]" -c:a flac 10min.flac
+//! cargo run --release -p sonotag-audio --example decode_bench -- 10min.flac
 //! ```
 
 use std::time::Instant;
